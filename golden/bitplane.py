@@ -1,0 +1,274 @@
+"""SmartQuant bit-plane weight store: layout, precision views, address map and DRAM traffic.
+
+Definitions (``docs/numerics.md``, section *SmartQuant*):
+
+- Weights are signed INT8, symmetric, one FP32 scale per quantization group.
+- A *group* is 512 consecutive weights. Plane ``p`` (0 = MSB/sign, 7 = LSB) of a
+  group is 512 bits = one 64-byte DRAM burst; weight ``j`` is bit ``j % 8`` of
+  byte ``j // 8`` (LSB first).
+- View ``k`` (1..8) returns each weight's ``k``-bit code ``q >> (8 - k)``
+  (arithmetic shift), densely packed: code bit ``b`` of weight ``j`` is bit
+  ``j*k + b`` of the group's ``k * 512``-bit stream, LSB first, cut into ``k``
+  host lines of 64 bytes.
+- A region cap ``e < k`` fetches only ``e`` planes; the ``k - e`` missing code
+  bits are filled with the midpoint pattern ``10...0``.
+- Decoding a ``k``-bit code ``c``: ``q' = c * 2**(8-k) + 2**(7-k)`` for ``k < 8``
+  (midpoint of the truncated interval), ``q' = c`` for ``k = 8``; value ``q' * scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._blocks import as_finite_array, check_positive_int, to_blocks
+
+__all__ = [
+    "GROUP", "LINE_BYTES", "PLANES", "quantize_int8", "dequantize_int8", "to_planes", "from_planes",
+    "view_codes", "read_view", "unpack_view", "dequantize_view", "ViewMap", "AddressDecode",
+    "dram_bursts",
+]
+
+GROUP = 512
+LINE_BYTES = 64
+PLANES = 8
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= PLANES:
+        raise ValueError(f"precision k must be an integer in 1..8, got {k!r}")
+    return int(k)
+
+
+def quantize_int8(w, *, group: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric INT8 with one FP32 scale per ``group`` consecutive weights (flattened order).
+
+    ``scale = fp32(amax / 127)`` (1.0 for an all-zero group), ``q = clip(rne(w / scale), -127, 127)``.
+
+    Returns
+    -------
+    q : ndarray of int8, shape of ``w``
+    scales : ndarray of float32, shape ``(w.size // group,)``
+    """
+    w = as_finite_array(w, "w")
+    blocks, _ = to_blocks(w.reshape(-1), group, -1)
+    amax = np.abs(blocks).max(axis=-1)
+    scales = np.where(amax > 0, (amax / 127).astype(np.float32), np.float32(1.0)).astype(np.float32)
+    q = np.clip(np.rint(blocks / scales[:, None].astype(np.float64)), -127, 127)
+    return q.astype(np.int8).reshape(w.shape), scales
+
+
+def dequantize_int8(q, scales, *, group: int = 128) -> np.ndarray:
+    """``q * scale`` per group, float64, shape of ``q``."""
+    q = np.asarray(q)
+    blocks, _ = to_blocks(q.reshape(-1).astype(np.float64), group, -1)
+    return (blocks * np.asarray(scales, np.float64)[:, None]).reshape(q.shape)
+
+
+def _as_int8_groups(q) -> np.ndarray:
+    q = np.asarray(q)
+    if q.dtype != np.int8:
+        raise ValueError(f"weights must be int8 codes, got dtype {q.dtype}")
+    groups, _ = to_blocks(q.reshape(-1), GROUP, -1)
+    return groups
+
+
+def to_planes(q, group: int = GROUP) -> np.ndarray:
+    """Bit-plane layout of INT8 weights.
+
+    Parameters
+    ----------
+    q : array_like of int8, size a multiple of 512 (flattened in C order)
+    group : int
+        Must be 512 (one 64-byte plane per group); the argument documents the layout.
+
+    Returns
+    -------
+    ndarray of uint8, shape ``(n_groups, 8, 64)``: ``[g, p]`` is plane ``p``
+    (0 = MSB) of group ``g``, i.e. the DRAM burst at ``(8*g + p) * 64``.
+    """
+    if group != GROUP:
+        raise ValueError(f"group must be {GROUP} (one 64-byte burst per plane), got {group!r}")
+    bits = _as_int8_groups(q).view(np.uint8)
+    shifts = np.arange(PLANES - 1, -1, -1, dtype=np.uint8)               # plane p holds bit 7 - p
+    planes = (bits[:, None, :] >> shifts[None, :, None]) & 1
+    return np.packbits(planes, axis=-1, bitorder="little")
+
+
+def from_planes(planes) -> np.ndarray:
+    """Inverse of :func:`to_planes`: flat int8 weights."""
+    planes = np.asarray(planes, dtype=np.uint8)
+    if planes.ndim != 3 or planes.shape[1:] != (PLANES, LINE_BYTES):
+        raise ValueError(f"planes must have shape (n_groups, 8, 64), got {planes.shape}")
+    bits = np.unpackbits(planes, axis=-1, bitorder="little").astype(np.uint8)
+    weights = np.zeros(bits.shape[::2], dtype=np.uint8)
+    for p in range(PLANES):
+        weights |= bits[:, p, :] << np.uint8(PLANES - 1 - p)
+    return weights.view(np.int8).reshape(-1)
+
+
+def _check_caps(caps, n_groups: int) -> np.ndarray:
+    if caps is None:
+        return np.full(n_groups, PLANES, np.int64)
+    caps = np.broadcast_to(np.asarray(caps), (n_groups,)).astype(np.int64)
+    if (caps < 1).any() or (caps > PLANES).any():
+        raise ValueError(f"plane caps must lie in 1..8, got {np.unique(caps)}")
+    return caps
+
+
+def view_codes(planes, k: int, caps=None) -> np.ndarray:
+    """The ``k``-bit codes (two's complement, as uint8 ``0 .. 2**k - 1``) a view returns.
+
+    ``caps`` (one per group, or a scalar) limits the planes fetched:
+    ``e = min(k, cap)``; the missing low code bits are ``10...0``.
+    Returns shape ``(n_groups, 512)``.
+    """
+    k = _check_k(k)
+    planes = np.asarray(planes, dtype=np.uint8)
+    q = from_planes(planes).reshape(-1, GROUP).view(np.uint8).astype(np.int64)
+    e = np.minimum(k, _check_caps(caps, planes.shape[0]))[:, None]
+    top = q >> (PLANES - e)                                              # e MSBs, unsigned pattern
+    fill = np.where(e < k, 1 << np.maximum(k - e - 1, 0), 0)
+    return ((top << (k - e)) | fill).astype(np.uint8)
+
+
+def read_view(planes, k: int, caps=None) -> np.ndarray:
+    """Host lines of view ``k`` exactly as the controller returns them.
+
+    Returns
+    -------
+    ndarray of uint8, shape ``(n_groups * k, 64)``: line ``L`` is line ``L % k``
+    of group ``L // k``; ``k / 8`` bytes per weight.
+    """
+    k = _check_k(k)
+    codes = view_codes(planes, k, caps)
+    bits = (codes[..., None] >> np.arange(k, dtype=np.uint8)) & 1        # (g, 512, k), LSB first
+    stream = np.packbits(bits.reshape(codes.shape[0], GROUP * k), axis=-1, bitorder="little")
+    return stream.reshape(-1, LINE_BYTES)
+
+
+def unpack_view(lines, k: int) -> np.ndarray:
+    """Inverse packing: the ``k``-bit codes (uint8) in host lines of view ``k``, shape ``(n_groups, 512)``."""
+    k = _check_k(k)
+    lines = np.asarray(lines, dtype=np.uint8)
+    if lines.ndim != 2 or lines.shape[1] != LINE_BYTES or lines.shape[0] % k:
+        raise ValueError(f"view-{k} lines must have shape (n_groups * {k}, 64), got {lines.shape}")
+    bits = np.unpackbits(lines.reshape(-1, k * LINE_BYTES), axis=-1, bitorder="little")
+    bits = bits.reshape(-1, GROUP, k).astype(np.uint8)
+    return (bits << np.arange(k, dtype=np.uint8)).sum(axis=-1, dtype=np.int64).astype(np.uint8)
+
+
+def dequantize_view(view, k: int, scales, *, scale_group: int = 128) -> np.ndarray:
+    """Weights reconstructed from view-``k`` lines with midpoint reconstruction.
+
+    Parameters
+    ----------
+    view : ndarray of uint8, shape ``(n_groups * k, 64)`` (from :func:`read_view`)
+    scales : array_like of float, one per ``scale_group`` weights
+    scale_group : int
+        Quantization-group size the scales belong to.
+
+    Returns
+    -------
+    ndarray of float64, flat, ``n_groups * 512`` weights.
+    """
+    k = _check_k(k)
+    codes = unpack_view(view, k).astype(np.int64).reshape(-1)
+    signed = np.where(codes >= 1 << (k - 1), codes - (1 << k), codes)
+    q = signed * (1 << (PLANES - k)) + (1 << (PLANES - 1 - k) if k < PLANES else 0)
+    scale_group = check_positive_int(scale_group, "scale_group")
+    scales = np.asarray(scales, dtype=np.float64).reshape(-1)
+    if scales.size * scale_group != q.size:
+        raise ValueError(f"{scales.size} scales of {scale_group} weights do not cover {q.size} weights")
+    return q * np.repeat(scales, scale_group)
+
+
+@dataclass(frozen=True)
+class AddressDecode:
+    """A host address resolved by :class:`ViewMap`."""
+
+    k: int
+    group: int
+    line: int
+
+
+class ViewMap:
+    """Logical address windows ("memory logical space bloating") over one weight region.
+
+    View ``k`` starts at ``base(k) = (k - 1) * stride`` where ``stride`` is the
+    smallest power of two holding the INT8 region (``n_groups * 512`` bytes),
+    so the view number is the address bits above ``log2(stride)``. View ``k``
+    spans ``n_groups * k`` lines. DRAM holds plane ``p`` of group ``g`` at
+    ``dram_base + (8*g + p) * 64``.
+
+    Parameters
+    ----------
+    n_groups : int
+    dram_base : int
+        Byte address of the region in DRAM (a multiple of 64).
+    """
+
+    def __init__(self, n_groups: int, dram_base: int = 0):
+        self.n_groups = check_positive_int(n_groups, "n_groups")
+        if isinstance(dram_base, bool) or not isinstance(dram_base, int) or dram_base < 0 \
+                or dram_base % LINE_BYTES:
+            raise ValueError(f"dram_base must be a non-negative multiple of 64, got {dram_base!r}")
+        self.dram_base = dram_base
+        self.stride = 1 << (self.n_groups * GROUP - 1).bit_length()
+
+    def base(self, k: int) -> int:
+        return (_check_k(k) - 1) * self.stride
+
+    def lines(self, k: int) -> int:
+        return self.n_groups * _check_k(k)
+
+    def encode(self, k: int, group: int, line: int) -> int:
+        """Host byte address of line ``line`` (0..k-1) of ``group`` in view ``k``."""
+        k = _check_k(k)
+        if not (0 <= group < self.n_groups and 0 <= line < k):
+            raise ValueError(f"group {group} / line {line} outside view {k} "
+                             f"({self.n_groups} groups of {k} lines)")
+        return self.base(k) + (group * k + line) * LINE_BYTES
+
+    def decode(self, address: int) -> AddressDecode | None:
+        """Resolve a host byte address; ``None`` outside every view or not 64-byte aligned."""
+        if address < 0 or address % LINE_BYTES:
+            return None
+        k = address // self.stride + 1
+        if k > PLANES:
+            return None
+        index = (address - self.base(k)) // LINE_BYTES
+        if index >= self.lines(k):
+            return None
+        return AddressDecode(k, index // k, index % k)
+
+    def burst_address(self, group: int, plane: int) -> int:
+        """DRAM byte address of ``plane`` of ``group``."""
+        if not (0 <= group < self.n_groups and 0 <= plane < PLANES):
+            raise ValueError(f"group {group} / plane {plane} outside the region")
+        return self.dram_base + (group * PLANES + plane) * LINE_BYTES
+
+
+def dram_bursts(view_map: ViewMap, addresses, caps=None) -> int:
+    """DRAM bursts read to serve host reads at ``addresses`` in order.
+
+    The traffic model of the controller: a one-group buffer holds the planes
+    of the group read last. A read of group ``g`` at view ``k`` needs planes
+    ``0 .. e-1`` (``e = min(k, cap_g)``); it reads from DRAM only the planes of
+    ``g`` the buffer does not already hold, and a read of another group
+    replaces the buffer. Addresses outside every view cost nothing.
+    """
+    caps = _check_caps(caps, view_map.n_groups)
+    held_group, held_planes, bursts = -1, 0, 0
+    for address in addresses:
+        where = view_map.decode(int(address))
+        if where is None:
+            continue
+        need = min(where.k, int(caps[where.group]))
+        if where.group != held_group:
+            held_group, held_planes = where.group, 0
+        if need > held_planes:
+            bursts += need - held_planes
+            held_planes = need
+    return bursts

@@ -1,0 +1,353 @@
+"""FGMP: fine-grained mixed precision, each block of 16 either NVFP4 or FP8 (E4M3).
+
+Blocks run along the last axis (the reduction dimension of ``W[out, in]`` and
+of activations ``x[..., in]``). One FP32 tensor scale ``s_t = amax / 448`` is
+shared by both block kinds, so a block's value is ``s_t * e4m3(code)`` (FP8)
+or ``s_t * s_b * e2m1(code)`` (NVFP4, ``s_b`` an E4M3 block scale). See
+``docs/numerics.md``, section *FGMP*, for every rule and the reasons.
+
+Weights (offline, float64 policy):
+    score_b = sum_i F_i * (Q4(w_i) - Q8(w_i))**2, FP8 iff score_b > threshold.
+Activations (run time, the hardware unit's integer arithmetic):
+    score_b = sum_c code_c * (2**10 * (deq4_c - deq8_c))**2 in tensor-scale units,
+    with ``code_c`` the 8-bit channel sensitivity; FP8 iff score_b > threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+from . import formats
+from ._blocks import as_finite_array, block_amax, check_positive_int, to_blocks
+from . import nvfp4
+from .nvfp4 import block_scale_codes
+
+__all__ = [
+    "BLOCK", "FP8_MAX", "CLIP_CANDIDATES", "SCORE_FRACTION_BITS", "SENSITIVITY_CODE_MAX",
+    "STATUS_NAN", "STATUS_INF", "STATUS_OVERFLOW", "INPUT_FORMATS",
+    "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
+    "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_scores",
+    "calibrate_activation_threshold", "quantize_activations",
+]
+
+BLOCK = 16
+FP8_MAX = 448.0
+FP4_MAX = 6.0
+CLIP_CANDIDATES = (0, -1, 1, -2, -3, -4, -5, -6, -7, -8)
+"""Block-scale code offsets tried by sensitivity-weighted clipping, in order of preference."""
+SCORE_FRACTION_BITS = 10
+"""deq4 - deq8 lies on a grid of 2**-10 (tensor-scale units); the score squares it as an integer."""
+SENSITIVITY_CODE_MAX = 255
+STATUS_NAN, STATUS_INF, STATUS_OVERFLOW = 1, 2, 4
+INPUT_FORMATS = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}
+
+
+@dataclass(frozen=True)
+class FGMPTensor:
+    """A tensor in FGMP form.
+
+    Attributes
+    ----------
+    modes : ndarray of bool, shape ``x.shape[:-1] + (n_blocks,)``
+        True where the block is FP8.
+    codes : ndarray of uint8, shape of ``x``
+        E4M3 codes in FP8 blocks, E2M1 codes in NVFP4 blocks.
+    scale_codes : ndarray of uint8, shape of ``modes``
+        E4M3 block-scale codes of NVFP4 blocks; 0 in FP8 blocks (not stored).
+    tensor_scale : numpy.float32
+    threshold : float or int
+        The threshold the modes were selected with (FP8 iff score > threshold).
+    scores : ndarray, shape of ``modes``
+        Block scores (float64 for weights, int64 for activations).
+    status : ndarray of uint8, shape of ``modes``, optional
+        Activations only: ``STATUS_NAN | STATUS_INF | STATUS_OVERFLOW`` bits.
+    """
+
+    modes: np.ndarray
+    codes: np.ndarray
+    scale_codes: np.ndarray
+    tensor_scale: np.float32
+    threshold: float
+    scores: np.ndarray
+    status: np.ndarray | None = None
+
+    def block_values(self) -> np.ndarray:
+        """Values in tensor-scale units, shape ``(..., n_blocks, 16)``."""
+        codes, _ = to_blocks(self.codes, BLOCK, -1)
+        fp8 = formats.decode(codes, "e4m3")
+        fp4 = formats.decode(codes & 0xF, "e2m1") * formats.decode(self.scale_codes, "e4m3")[..., None]
+        return np.where(self.modes[..., None], fp8, fp4)
+
+    def dequantize(self) -> np.ndarray:
+        """Values as float64, shape of the input (exact products of the stored parts)."""
+        values = self.block_values() * np.float64(self.tensor_scale)
+        return values.reshape(self.codes.shape)
+
+    @property
+    def fp8_fraction(self) -> float:
+        return float(self.modes.mean()) if self.modes.size else 0.0
+
+    @property
+    def bits_per_element(self) -> float:
+        """Storage bits per element: 8 (FP8 block) or 4 + 8/16 (NVFP4 block), + 1/16 mode bit + 32/N."""
+        n_fp8 = int(self.modes.sum())
+        n_fp4 = self.modes.size - n_fp8
+        bits = n_fp8 * BLOCK * 8 + n_fp4 * (BLOCK * 4 + 8) + self.modes.size + 32
+        return bits / self.codes.size
+
+
+def tensor_scale_for(x) -> np.float32:
+    """FP32 scale shared by FP8 and NVFP4 blocks: ``amax / 448``, 1.0 for an all-zero tensor."""
+    amax = float(np.abs(np.asarray(x, dtype=np.float64)).max()) if np.size(x) else 0.0
+    return np.float32(amax / FP8_MAX) if amax > 0 else np.float32(1.0)
+
+
+def _weight_parts(w: np.ndarray, s_t: np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blocked FP8 codes, NVFP4 codes and NVFP4 scale codes of ``w`` under the shared scale."""
+    fp8, _ = to_blocks(formats.encode(w / np.float64(s_t), "e4m3"), BLOCK, -1)
+    q4 = nvfp4.quantize(w, block=BLOCK, axis=-1, tensor_scale=s_t)
+    fp4, _ = to_blocks(q4.codes, BLOCK, -1)
+    return fp8, fp4, q4.scale_codes
+
+
+def _fp4_values(fp4: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return formats.decode(fp4, "e2m1") * formats.decode(scale, "e4m3")[..., None]
+
+
+def _check_fisher(fisher, shape: tuple[int, ...], what: str) -> np.ndarray:
+    f = as_finite_array(fisher, what)
+    try:
+        f = np.broadcast_to(f, shape)
+    except ValueError:
+        raise ValueError(f"{what} of shape {np.shape(fisher)} does not broadcast to {shape}") from None
+    if (f < 0).any():
+        raise ValueError(f"{what} must be non-negative (it weights squared errors)")
+    return f
+
+
+def _check_fraction(fp8_fraction) -> float:
+    f = float(fp8_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"fp8_fraction must lie in [0, 1], got {fp8_fraction!r}")
+    return f
+
+
+def block_scores(x, fisher, *, tensor_scale=None) -> np.ndarray:
+    """Sensitivity of each block to NVFP4: ``sum_i F_i * (Q4(x_i) - Q8(x_i))**2``.
+
+    Parameters
+    ----------
+    x : array_like, last axis a multiple of 16
+    fisher : array_like
+        Non-negative weights broadcastable to ``x``: a full Fisher tensor for
+        weights, a per-channel vector (length ``x.shape[-1]``) for activations.
+    tensor_scale : float, optional
+        Shared FP32 scale; ``amax / 448`` by default.
+
+    Returns
+    -------
+    ndarray of float64, shape ``x.shape[:-1] + (n_blocks,)``, in the units of ``x**2 * F``.
+    """
+    x = as_finite_array(x)
+    f = _check_fisher(fisher, x.shape, "fisher")
+    s_t = tensor_scale_for(x) if tensor_scale is None else nvfp4.check_tensor_scale(tensor_scale)
+    fp8, fp4, scale = _weight_parts(x, s_t)
+    diff = (_fp4_values(fp4, scale) - formats.decode(fp8, "e4m3")) * np.float64(s_t)
+    fb, _ = to_blocks(f, BLOCK, -1)
+    return (fb * diff ** 2).sum(axis=-1)
+
+
+def threshold_for_fraction(scores, fp8_fraction: float):
+    """Threshold ``t`` such that the blocks with ``score > t`` are the requested fraction.
+
+    With ``n = round(fp8_fraction * N)`` (ties to even), ``t`` is the ``(n+1)``-th largest
+    score, or ``-inf`` when ``n == N``. Distinct scores give exactly ``n`` FP8
+    blocks; blocks tied with ``t`` all stay NVFP4, so ties can only lower the fraction.
+    """
+    fp8_fraction = _check_fraction(fp8_fraction)
+    s = np.sort(np.asarray(scores).ravel())[::-1]
+    if s.size == 0:
+        raise ValueError("no scores to choose a threshold from")
+    n = int(np.rint(fp8_fraction * s.size))
+    if n >= s.size:
+        return -np.inf
+    return s[n]
+
+
+def _fp4_with_scales(blocks: np.ndarray, s_t: np.float32, scale: np.ndarray) -> np.ndarray:
+    """E2M1 codes of ``blocks / (s_t * s_b)`` (one exact division, rounded once)."""
+    s = formats.decode(scale, "e4m3")[..., None] * np.float64(s_t)
+    return formats.encode(blocks / s, "e2m1")
+
+
+def _clip_scales(blocks: np.ndarray, f_blocks: np.ndarray, s_t: np.float32,
+                 scale: np.ndarray) -> np.ndarray:
+    """Per block, the candidate scale code minimising ``sum F (x - Q(x))**2`` (first of equals)."""
+    cands = np.clip(scale[..., None].astype(np.int64) + np.array(CLIP_CANDIDATES), 1, 0x7E)
+    errors = np.empty(cands.shape)
+    for j in range(cands.shape[-1]):
+        q = _fp4_values(_fp4_with_scales(blocks, s_t, cands[..., j]), cands[..., j]) * np.float64(s_t)
+        errors[..., j] = (f_blocks * (blocks - q) ** 2).sum(axis=-1)
+    best = np.argmin(errors, axis=-1)
+    return np.take_along_axis(cands, best[..., None], axis=-1)[..., 0].astype(np.uint8)
+
+
+def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, threshold=None) -> FGMPTensor:
+    """FGMP-quantize a weight tensor with the Fisher-weighted block policy.
+
+    Parameters
+    ----------
+    w : array_like, last axis (reduction) a multiple of 16
+    fisher : array_like
+        Non-negative diagonal Fisher information (or a named proxy),
+        broadcastable to ``w``.
+    fp8_fraction : float in [0, 1], optional
+        Fraction of blocks kept FP8, via :func:`threshold_for_fraction`.
+    clip : bool
+        Sensitivity-weighted clipping of NVFP4 block scales: try the codes
+        ``CLIP_CANDIDATES`` away from the default scale and keep the one with
+        the least Fisher-weighted squared error.
+    threshold : float, optional
+        A global threshold (e.g. one for the whole model) instead of ``fp8_fraction``.
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``fp8_fraction`` and ``threshold``; bad shapes,
+        non-finite data, negative Fisher values.
+    """
+    if (fp8_fraction is None) == (threshold is None):
+        raise ValueError("give exactly one of fp8_fraction and threshold")
+    w = as_finite_array(w, "w")
+    f = _check_fisher(fisher, w.shape, "fisher")
+    s_t = tensor_scale_for(w)
+    scores = block_scores(w, f, tensor_scale=s_t)
+    t = threshold_for_fraction(scores, fp8_fraction) if threshold is None else float(threshold)
+    modes = scores > t
+    fp8, fp4, scale = _weight_parts(w, s_t)
+    if clip:
+        blocks, _ = to_blocks(w, BLOCK, -1)
+        fb, _ = to_blocks(f, BLOCK, -1)
+        scale = _clip_scales(blocks, fb, s_t, scale)
+        fp4 = _fp4_with_scales(blocks, s_t, scale)
+    codes = np.where(modes[..., None], fp8, fp4).reshape(w.shape)
+    return FGMPTensor(modes, codes, np.where(modes, 0, scale).astype(np.uint8), s_t, t, scores)
+
+
+# --------------------------------------------------------------------------------------
+# Activations: the arithmetic of the hardware activation quantization unit.
+
+def sensitivity_codes(channel_fisher) -> tuple[np.ndarray, float]:
+    """8-bit channel sensitivities as held in the unit's on-chip memory.
+
+    ``code_c = round_half_even(255 * F_c / max F)``, raised to 1 where
+    ``F_c > 0`` so that no sensitive channel is ignored.
+
+    Returns
+    -------
+    codes : ndarray of uint8
+    unit : float
+        ``max F / 255``: ``F_c ~= code_c * unit``; 1.0 if all F are zero.
+    """
+    f = as_finite_array(channel_fisher, "channel_fisher")
+    if f.ndim != 1:
+        raise ValueError(f"channel_fisher must be a vector, got shape {f.shape}")
+    if (f < 0).any():
+        raise ValueError("channel_fisher must be non-negative")
+    fmax = float(f.max()) if f.size else 0.0
+    if fmax == 0:
+        return np.zeros(f.shape, np.uint8), 1.0
+    codes = np.rint(SENSITIVITY_CODE_MAX * f / fmax)
+    codes = np.where(f > 0, np.maximum(codes, 1), 0)
+    return codes.astype(np.uint8), fmax / SENSITIVITY_CODE_MAX
+
+
+def round_to_input_format(x, input_format: str = "bf16") -> np.ndarray:
+    """``x`` rounded (RNE, IEEE overflow to ±inf) to the unit's input format, as float64."""
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown input_format {input_format!r}; expected one of {sorted(INPUT_FORMATS)}")
+    with np.errstate(over="ignore"):
+        return np.asarray(x, dtype=np.float64).astype(INPUT_FORMATS[input_format]).astype(np.float64)
+
+
+def _inverse_scale(tensor_scale) -> np.float64:
+    s = nvfp4.check_tensor_scale(tensor_scale)
+    return np.float64(np.float32(1.0 / np.float64(s)))
+
+
+@dataclass(frozen=True)
+class _ActivationBlocks:
+    fp8: np.ndarray
+    fp4: np.ndarray
+    scale: np.ndarray
+    scores: np.ndarray
+    status: np.ndarray
+
+
+def _activation_blocks(x, codes: np.ndarray, tensor_scale, input_format: str) -> _ActivationBlocks:
+    x = round_to_input_format(x, input_format)
+    if x.ndim == 0 or x.shape[-1] != codes.shape[0]:
+        raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} channels but there are "
+                         f"{codes.shape[0]} channel sensitivities")
+    y, _ = to_blocks(x * _inverse_scale(tensor_scale), BLOCK, -1)   # exact product
+    nan = np.isnan(y)
+    finite_y = np.where(nan, 0.0, y)
+    fp8 = formats.encode(y, "e4m3")
+    scale = block_scale_codes(block_amax(finite_y), 1.0, FP4_MAX)
+    fp4 = formats.encode(finite_y / formats.decode(scale, "e4m3")[..., None], "e2m1")
+    diff = _fp4_values(fp4, scale) - formats.decode(np.where(nan, 0, fp8), "e4m3")
+    grid = diff * 2 ** SCORE_FRACTION_BITS
+    assert np.array_equal(grid, np.rint(grid)), "deq4 - deq8 left the 2**-10 grid"
+    cb, _ = to_blocks(np.broadcast_to(codes, x.shape).astype(np.int64), BLOCK, -1)
+    scores = (cb * grid.astype(np.int64) ** 2).sum(axis=-1)
+    status = (nan.any(-1) * STATUS_NAN | np.isinf(y).any(-1) * STATUS_INF
+              | (np.isfinite(y) & (np.abs(y) > FP8_MAX)).any(-1) * STATUS_OVERFLOW)
+    return _ActivationBlocks(fp8, fp4, scale, scores, status.astype(np.uint8))
+
+
+def activation_scores(x, channel_fisher, *, tensor_scale, input_format: str = "bf16") -> np.ndarray:
+    """The unit's integer block scores (int64, below 2**56) for activations ``x``."""
+    codes, _ = sensitivity_codes(channel_fisher)
+    return _activation_blocks(x, codes, tensor_scale, input_format).scores
+
+
+def calibrate_activation_threshold(x, channel_fisher, fp8_fraction: float, *, tensor_scale,
+                                   input_format: str = "bf16") -> int:
+    """Integer threshold register value giving ``fp8_fraction`` on calibration activations."""
+    scores = activation_scores(x, channel_fisher, tensor_scale=tensor_scale, input_format=input_format)
+    t = threshold_for_fraction(scores, fp8_fraction)
+    return -1 if t == -np.inf else int(t)
+
+
+def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,
+                         input_format: str = "bf16") -> FGMPTensor:
+    """Quantize activations exactly as the activation quantization unit does.
+
+    Per block of 16 channels, in tensor-scale units ``y = x * fp32(1 / s_t)``:
+    FP8 codes ``e4m3(y)``; NVFP4 scale ``max(e4m3(amax / 6), 2**-9)`` and codes
+    ``e2m1(y / s_b)`` (all RNE, saturating); integer score
+    ``sum code_c * (2**10 * (s_b*e2m1 - e4m3))**2``; FP8 iff ``score > threshold``
+    or the block holds a NaN (NaN elements become the E4M3 NaN code).
+
+    Parameters
+    ----------
+    x : array_like, last axis = channels (a multiple of 16)
+        Rounded to ``input_format`` first; NaN and ±inf allowed (see status).
+    channel_fisher : array_like, one non-negative value per channel
+    threshold : int
+        The threshold register (score units); -1 makes every block FP8.
+    tensor_scale : float
+        FP32 tensor scale fixed offline; the unit holds its FP32 reciprocal.
+    input_format : {"bf16", "fp16", "fp32"}
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
+        raise ValueError(f"threshold is the unit's integer register, got {threshold!r}")
+    codes, _ = sensitivity_codes(channel_fisher)
+    b = _activation_blocks(x, codes, tensor_scale, input_format)
+    modes = (b.scores > threshold) | ((b.status & STATUS_NAN) != 0)
+    out_codes = np.where(modes[..., None], b.fp8, b.fp4).reshape(np.shape(x))
+    return FGMPTensor(modes, out_codes, np.where(modes, 0, b.scale).astype(np.uint8),
+                      nvfp4.check_tensor_scale(tensor_scale), int(threshold), b.scores, b.status)

@@ -1,0 +1,320 @@
+"""Element formats: exact encode (value -> code) and decode (code -> value).
+
+Every format is at most 8 bits wide, so each one is described by the sorted
+table of its non-negative finite values. Encoding is a table search, which
+makes the rounding rule explicit and independent of the bit-level arithmetic
+the hardware uses; the hardware is checked against this module.
+
+Codes are returned as ``uint8`` bit patterns. Integer formats ``int2``..``int8``
+use two's complement patterns (``int8`` value -1 is code ``0xFF``).
+
+The exact definitions are in ``docs/numerics.md``, section *Element formats*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "FloatFormat", "IntFormat", "FORMATS", "ROUNDING_MODES",
+    "format_info", "encode", "decode", "max_value",
+]
+
+ROUNDING_MODES = ("rne", "rna", "rtz")
+"""Round to nearest, ties to even code; nearest, ties away from zero; toward zero."""
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A small binary floating-point format.
+
+    Parameters
+    ----------
+    name : str
+    ebits, mbits : int
+        Exponent and explicit mantissa field widths.
+    bias : int
+        Exponent bias.
+    signed : bool
+        Whether a sign bit precedes the exponent field.
+    subnormals : bool
+        Whether exponent field 0 encodes subnormals (``False`` only for E8M0).
+    inf_code : int or None
+        Magnitude code of infinity, if the format has one.
+    nan_code : int or None
+        Magnitude code produced for NaN (the format may have other NaN codes).
+    """
+
+    name: str
+    ebits: int
+    mbits: int
+    bias: int
+    signed: bool = True
+    subnormals: bool = True
+    inf_code: int | None = None
+    nan_code: int | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.signed) + self.ebits + self.mbits
+
+    def is_nan_magnitude(self, mag: int) -> bool:
+        """True if magnitude code ``mag`` (sign stripped) is a NaN."""
+        if self.name == "e4m3":
+            return mag == 0x7F
+        if self.name == "e5m2":
+            return mag > 0x7C
+        if self.name == "e8m0":
+            return mag == 0xFF
+        return False
+
+    def magnitude_value(self, mag: int) -> float:
+        """Value of a non-negative magnitude code, NaN or inf where defined."""
+        if self.is_nan_magnitude(mag):
+            return float("nan")
+        if self.inf_code is not None and mag == self.inf_code:
+            return float("inf")
+        exp_field = mag >> self.mbits
+        mant = mag & ((1 << self.mbits) - 1)
+        if exp_field == 0 and self.subnormals:
+            return mant * 2.0 ** (1 - self.bias - self.mbits)
+        return (1 + mant / 2 ** self.mbits) * 2.0 ** (exp_field - self.bias)
+
+
+@dataclass(frozen=True)
+class IntFormat:
+    """A two's complement integer format of ``bits`` bits."""
+
+    name: str
+    bits: int
+
+    @property
+    def width(self) -> int:
+        return self.bits
+
+
+FORMATS: dict[str, FloatFormat | IntFormat] = {
+    "e2m1": FloatFormat("e2m1", 2, 1, 1),
+    "e2m3": FloatFormat("e2m3", 2, 3, 1),
+    "e3m2": FloatFormat("e3m2", 3, 2, 3),
+    "e4m3": FloatFormat("e4m3", 4, 3, 7, nan_code=0x7F),
+    "e5m2": FloatFormat("e5m2", 5, 2, 15, inf_code=0x7C, nan_code=0x7E),
+    "e8m0": FloatFormat("e8m0", 8, 0, 127, signed=False, subnormals=False, nan_code=0xFF),
+    **{f"int{b}": IntFormat(f"int{b}", b) for b in range(2, 9)},
+}
+
+
+def format_info(fmt: str) -> FloatFormat | IntFormat:
+    """Return the description of ``fmt``; raise ``ValueError`` naming it if unknown."""
+    try:
+        return FORMATS[fmt]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}") from None
+
+
+@dataclass(frozen=True)
+class _Table:
+    values: np.ndarray        # non-negative finite values, ascending
+    codes: np.ndarray         # magnitude code of each value
+    midpoints: np.ndarray     # between consecutive entries incl. the virtual overflow entry
+    tie_up: np.ndarray        # at midpoint i, does RNE choose entry i+1?
+    decode: np.ndarray        # value of every code 0 .. 2**width - 1
+
+
+@lru_cache(maxsize=None)
+def _table(fmt: str) -> _Table:
+    info = format_info(fmt)
+    if isinstance(info, IntFormat):
+        raise TypeError("integer formats have no table")
+    n_mag = 1 << (info.ebits + info.mbits)
+    mags = np.arange(n_mag)
+    mag_values = np.array([info.magnitude_value(int(m)) for m in mags])
+    finite = np.isfinite(mag_values)
+    codes, values = mags[finite], mag_values[finite]
+    order = np.argsort(values, kind="stable")
+    codes, values = codes[order], values[order]
+    # The value one step beyond the largest: the overflow target of rounding.
+    top = values[-1]
+    top_exp = np.floor(np.log2(top))
+    beyond = top + 2.0 ** (top_exp - info.mbits)
+    ext_values = np.append(values, beyond)
+    ext_codes = np.append(codes, codes[-1] + 1)
+    midpoints = (ext_values[:-1] + ext_values[1:]) / 2
+    # Ties go to the even code; a format with no mantissa bits (E8M0) has no
+    # even/odd significand, and its ties go up (1.5 * 2**e -> 2**(e+1)).
+    tie_up = ((ext_codes[1:] % 2) == 0) | (info.mbits == 0)
+    if info.signed:
+        decode = np.concatenate([mag_values, -mag_values])
+    else:
+        decode = mag_values
+    return _Table(values, codes, midpoints, tie_up, decode)
+
+
+def max_value(fmt: str) -> float:
+    """Largest finite value of ``fmt``."""
+    info = format_info(fmt)
+    if isinstance(info, IntFormat):
+        return float(2 ** (info.bits - 1) - 1)
+    return float(_table(fmt).values[-1])
+
+
+def _check_rounding(rounding: str) -> None:
+    if rounding not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding {rounding!r}; expected one of {ROUNDING_MODES}")
+
+
+def _round_half(q: np.ndarray, rounding: str) -> np.ndarray:
+    if rounding == "rne":
+        return np.rint(q)
+    if rounding == "rna":
+        return np.sign(q) * np.floor(np.abs(q) + 0.5)
+    return np.trunc(q)
+
+
+def _encode_int(x: np.ndarray, info: IntFormat, rounding: str, saturate: bool) -> np.ndarray:
+    if np.isnan(x).any():
+        raise ValueError(f"{info.name} has no NaN encoding; input holds NaN")
+    lo, hi = -(2 ** (info.bits - 1)), 2 ** (info.bits - 1) - 1
+    with np.errstate(invalid="ignore"):
+        q = _round_half(x, rounding)
+    over = (q < lo) | (q > hi)
+    if over.any() and not saturate:
+        raise ValueError(f"{int(over.sum())} value(s) overflow {info.name} range [{lo}, {hi}]")
+    q = np.clip(q, lo, hi).astype(np.int64)
+    return (q & ((1 << info.bits) - 1)).astype(np.uint8)
+
+
+_UNREPRESENTABLE = -1
+
+
+def _encode_magnitude_by_table(a: np.ndarray, info: FloatFormat, rounding: str,
+                               saturate: bool) -> np.ndarray:
+    """Magnitude codes of non-negative ``a`` (NaN allowed) by search in the value table.
+
+    This is the definition of rounding. Returns int64 codes, ``_UNREPRESENTABLE``
+    where the format has no code for the result.
+    """
+    tab = _table(info.name)
+    nan = np.isnan(a)
+    a = np.where(nan, 0.0, a)
+    n_vals = len(tab.values)
+    if rounding == "rtz":
+        idx = np.maximum(np.searchsorted(tab.values, a, side="right") - 1, 0)
+        idx = np.where(np.isinf(a), n_vals, idx)        # infinity stays out of range
+    else:
+        idx = np.searchsorted(tab.midpoints, a, side="left")
+        mids = np.append(tab.midpoints, np.inf)
+        tie_up = np.append(tab.tie_up, False) if rounding == "rne" else np.ones(len(mids), bool)
+        idx = idx + ((a == mids[idx]) & tie_up[idx])
+    overflow = idx >= n_vals
+    mag = tab.codes[np.minimum(idx, n_vals - 1)].astype(np.int64)
+    if not saturate:
+        over_code = info.inf_code if info.inf_code is not None else info.nan_code
+        mag[overflow] = _UNREPRESENTABLE if over_code is None else over_code
+    mag[nan] = _UNREPRESENTABLE if info.nan_code is None else info.nan_code
+    if not info.signed and not saturate:
+        mag[a == 0] = _UNREPRESENTABLE
+    return mag
+
+
+_F64_MANT = 52
+
+
+@lru_cache(maxsize=None)
+def _magnitude_lut(fmt: str, rounding: str, saturate: bool) -> tuple[np.ndarray, int]:
+    """Magnitude code for every class of float64 magnitudes, by their top bits.
+
+    A float64 magnitude is classed by its exponent and top ``mbits + 1``
+    mantissa bits (the key) and whether any lower bit is set (sticky). Every
+    value and every rounding midpoint of the format has at most ``mbits + 1``
+    significant bits, so all members of a class round alike; one representative
+    per class, rounded by :func:`_encode_magnitude_by_table`, fills the entry.
+    """
+    info = format_info(fmt)
+    shift = _F64_MANT - info.mbits - 1
+    keys = np.arange(1 << (11 + info.mbits + 1), dtype=np.uint64)
+    reps = np.stack([keys << np.uint64(shift), (keys << np.uint64(shift)) | np.uint64(1)], axis=-1)
+    lut = _encode_magnitude_by_table(reps.view(np.float64).ravel(), info, rounding, saturate)
+    return lut, shift
+
+
+def _encode_float(x: np.ndarray, info: FloatFormat, rounding: str, saturate: bool) -> np.ndarray:
+    lut, shift = _magnitude_lut(info.name, rounding, saturate)
+    bits = np.ascontiguousarray(x).view(np.uint64)
+    sign = bits >> np.uint64(63)
+    mag_bits = bits & np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+    index = ((mag_bits >> np.uint64(shift)) << np.uint64(1)) | \
+            ((mag_bits & np.uint64((1 << shift) - 1)) != 0).astype(np.uint64)
+    mag = lut[index]
+    if not info.signed and (sign & (mag_bits != 0)).any():
+        raise ValueError(f"{info.name} encodes only positive values; got {x[(sign == 1) & (mag_bits != 0)][:4]}")
+    bad = mag == _UNREPRESENTABLE
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} value(s) have no {info.name} code "
+                         f"(NaN, or overflow / zero without saturation); first: {x[bad][:4]}")
+    if info.signed:
+        mag = mag | (sign.astype(np.int64) << (info.ebits + info.mbits))
+    return mag.astype(np.uint8)
+
+
+def encode(x, fmt: str, *, rounding: str = "rne", saturate: bool = True) -> np.ndarray:
+    """Round values to the nearest code of ``fmt``.
+
+    Parameters
+    ----------
+    x : array_like of float
+        Values; converted to float64 (float32 and narrower are exact).
+    fmt : str
+        One of ``FORMATS``.
+    rounding : {"rne", "rna", "rtz"}
+        ``"rne"`` rounds to the nearest value and breaks ties toward the even
+        code (mantissa LSB 0); ``"rna"`` breaks ties away from zero; ``"rtz"``
+        truncates toward zero.
+    saturate : bool
+        If true, values beyond the largest finite magnitude (including ±inf)
+        become ±max. If false they become ±Inf (E5M2), NaN (E4M3), or raise
+        ``ValueError`` (formats with neither).
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        Bit patterns, same shape as ``x``. The sign of zero and of NaN is kept.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``fmt`` or ``rounding``; NaN for a format without NaN; a
+        non-positive value for E8M0 (zero saturates to the smallest code when
+        ``saturate`` is true); overflow that the format cannot represent.
+    """
+    info = format_info(fmt)
+    _check_rounding(rounding)
+    x = np.asarray(x, dtype=np.float64)
+    if isinstance(info, IntFormat):
+        return _encode_int(x, info, rounding, saturate)
+    return _encode_float(x, info, rounding, saturate)
+
+
+def decode(codes, fmt: str) -> np.ndarray:
+    """Value of every code, as float64 (NaN and ±inf where the format defines them).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``fmt``, or a code that does not fit in the format's width.
+    """
+    info = format_info(fmt)
+    codes = np.asarray(codes)
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    if codes.size and (codes.min() < 0 or codes.max() >= (1 << info.width)):
+        raise ValueError(f"code out of range for {fmt} ({info.width} bits): "
+                         f"min {codes.min()}, max {codes.max()}")
+    codes = codes.astype(np.int64)
+    if isinstance(info, IntFormat):
+        half = 1 << (info.bits - 1)
+        return np.where(codes >= half, codes - 2 * half, codes).astype(np.float64)
+    return _table(fmt).decode[codes]
