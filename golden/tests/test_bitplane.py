@@ -1,0 +1,115 @@
+"""SmartQuant bit-plane layout, views, address map and traffic model."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from golden import bitplane as bp
+
+int8_weights = st.integers(1, 4).flatmap(
+    lambda g: arrays(np.int8, g * 512, elements=st.integers(-128, 127)))
+
+
+@given(q=int8_weights)
+def test_planes_round_trip_losslessly(q):
+    assert np.array_equal(bp.from_planes(bp.to_planes(q)), q)
+
+
+@given(q=int8_weights)
+def test_view_8_is_the_plain_int8_layout(q):
+    assert np.array_equal(bp.read_view(bp.to_planes(q), 8).reshape(-1), q.view(np.uint8))
+
+
+@given(q=int8_weights, k=st.integers(1, 8))
+def test_view_k_returns_the_arithmetic_shift(q, k):
+    codes = bp.unpack_view(bp.read_view(bp.to_planes(q), k), k).reshape(-1)
+    expected = (q.astype(np.int64) >> (8 - k)) & ((1 << k) - 1)
+    assert np.array_equal(codes, expected)
+
+
+@given(q=int8_weights, k=st.integers(1, 7))
+def test_midpoint_reconstruction_is_within_half_a_step(q, k):
+    view = bp.read_view(bp.to_planes(q), k)
+    rec = bp.dequantize_view(view, k, np.ones(q.size // 128), scale_group=128)
+    err = rec - q
+    assert np.abs(err).max() <= 2 ** (7 - k)
+
+
+def test_plane_bit_order_is_documented_order():
+    q = np.zeros(512, np.int8)
+    q[9] = -128                                          # only bit 7 (the sign) of weight 9
+    planes = bp.to_planes(q)
+    assert planes[0, 0, 1] == 0b10 and planes[0, 1:].sum() == 0 and planes[0, 0].sum() == 2
+
+
+def test_packed_stream_bit_order():
+    q = np.zeros(512, np.int8)
+    q[1] = 0b0101_0000                                   # view 4 code 0b0101 for weight 1
+    line = bp.read_view(bp.to_planes(q), 4)[0]
+    assert line[0] == 0b0101_0000 and line[1:].sum() == 0   # stream bits 4..7, LSB first
+
+
+@pytest.mark.parametrize("k, cap", [(8, 3), (6, 1), (4, 4), (5, 2)])
+def test_a_cap_fetches_fewer_planes_and_fills_the_midpoint(k, cap, rng):
+    q = rng.integers(-128, 128, 1024).astype(np.int8)
+    codes = bp.view_codes(bp.to_planes(q), k, caps=cap).reshape(-1).astype(np.int64)
+    e = min(k, cap)
+    top = (q.astype(np.int64) >> (8 - e)) & ((1 << e) - 1)
+    assert np.array_equal(codes >> (k - e), top)
+    fill = (1 << (k - e - 1)) if e < k else 0
+    assert (codes & ((1 << (k - e)) - 1) == fill).all()
+
+
+def test_int8_quantization_is_symmetric_per_group(rng):
+    w = rng.standard_normal(512) * 3
+    w[128:256] = 0
+    q, s = bp.quantize_int8(w, group=128)
+    assert s[1] == 1.0 and (q[128:256] == 0).all() and np.abs(q).max() == 127 and q.min() >= -127
+    assert np.abs(bp.dequantize_int8(q, s) - w).max() <= s.max() / 2 + 1e-12
+
+
+def test_view_map_round_trip_and_bounds():
+    vm = bp.ViewMap(3, dram_base=4096)
+    assert vm.stride == 2048
+    for k in range(1, 9):
+        for g in range(3):
+            for line in range(k):
+                assert vm.decode(vm.encode(k, g, line)) == bp.AddressDecode(k, g, line)
+    assert vm.decode(vm.base(2) + 3 * 2 * 64) is None        # past the end of view 2
+    assert vm.decode(8 * vm.stride) is None and vm.decode(65) is None and vm.decode(-64) is None
+    assert vm.burst_address(2, 7) == 4096 + (2 * 8 + 7) * 64
+    with pytest.raises(ValueError, match="precision k"):
+        vm.encode(9, 0, 0)
+    with pytest.raises(ValueError, match="dram_base"):
+        bp.ViewMap(1, dram_base=3)
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+def test_streaming_a_tensor_reads_k_eighths_of_int8(k):
+    vm = bp.ViewMap(6)
+    stream = [vm.encode(k, g, line) for g in range(6) for line in range(k)]
+    assert bp.dram_bursts(vm, stream) == 6 * k                # INT8 would be 6 * 8
+
+
+def test_traffic_model_buffer_and_caps():
+    vm = bp.ViewMap(2)
+    # group 0 at 3 bits, then at 5 bits: only 2 more planes; group 1, then group 0 again: refetch.
+    reads = [vm.encode(3, 0, 0), vm.encode(5, 0, 1), vm.encode(2, 1, 0), vm.encode(5, 0, 0)]
+    assert bp.dram_bursts(vm, reads) == 3 + 2 + 2 + 5
+    assert bp.dram_bursts(vm, reads, caps=[2, 8]) == 2 + 0 + 2 + 2
+    assert bp.dram_bursts(vm, [8 * vm.stride, 7]) == 0       # outside every view: no traffic
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="int8"):
+        bp.to_planes(np.zeros(512, np.int16))
+    with pytest.raises(ValueError, match="multiple of the block size 512"):
+        bp.to_planes(np.zeros(500, np.int8))
+    with pytest.raises(ValueError, match="group must be 512"):
+        bp.to_planes(np.zeros(512, np.int8), group=256)
+    with pytest.raises(ValueError, match="caps"):
+        bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4, caps=0)
+    with pytest.raises(ValueError, match="scales"):
+        bp.dequantize_view(bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4), 4, np.ones(3))

@@ -1,0 +1,185 @@
+"""FGMP policy, clipping and the activation unit's integer arithmetic."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from golden import fgmp, formats, nvfp4
+
+
+def fp8_reference(w, s_t):
+    return np.asarray(w / np.float64(s_t)).astype(ml_dtypes.float8_e4m3fn).astype(np.float64) * np.float64(s_t)
+
+
+def weights(rng, shape=(32, 128)):
+    return rng.standard_normal(shape) * np.exp(rng.standard_normal(shape[-1]))
+
+
+def test_all_fp8_equals_per_tensor_fp8(rng):
+    w = weights(rng)
+    q = fgmp.quantize_weights(w, rng.random(w.shape), 1.0)
+    assert q.modes.all()
+    np.testing.assert_array_equal(q.dequantize(), fp8_reference(w, q.tensor_scale))
+    assert q.tensor_scale == np.float32(np.abs(w).max() / 448)
+
+
+def test_all_nvfp4_without_clipping_equals_nvfp4_with_the_shared_scale(rng):
+    w = weights(rng)
+    q = fgmp.quantize_weights(w, rng.random(w.shape), 0.0, clip=False)
+    assert not q.modes.any()
+    np.testing.assert_array_equal(q.dequantize(),
+                                  nvfp4.quantize(w, tensor_scale=q.tensor_scale).dequantize())
+
+
+def test_block_scores_are_fisher_weighted_squared_differences(rng):
+    w = weights(rng, (4, 64))
+    f = rng.random(w.shape)
+    s_t = fgmp.tensor_scale_for(w)
+    diff = nvfp4.quantize(w, tensor_scale=s_t).dequantize() - fp8_reference(w, s_t)
+    expected = (f * diff ** 2).reshape(4, 4, 16).sum(-1)
+    np.testing.assert_allclose(fgmp.block_scores(w, f), expected, rtol=1e-12)
+
+
+def test_a_block_with_large_fisher_is_kept_in_fp8(rng):
+    w = weights(rng, (8, 64))
+    f = np.full(w.shape, 1e-6)
+    f[5, 32:48] = 1e6
+    q = fgmp.quantize_weights(w, f, 1 / q_blocks(w))
+    assert q.modes.sum() == 1 and q.modes[5, 2]
+
+
+def q_blocks(w):
+    return w.size // 16
+
+
+@given(n_blocks=st.integers(1, 300), fraction=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
+def test_threshold_hits_the_fraction_within_one_block(n_blocks, fraction, seed):
+    scores = np.random.default_rng(seed).permutation(n_blocks).astype(float) + 0.5   # distinct
+    t = fgmp.threshold_for_fraction(scores, fraction)
+    assert abs((scores > t).sum() - fraction * n_blocks) <= 1
+
+
+def test_tied_scores_never_exceed_the_fraction():
+    assert (np.zeros(10) > fgmp.threshold_for_fraction(np.zeros(10), 0.5)).sum() == 0
+
+
+def test_clipping_never_increases_the_weighted_error(rng):
+    w = weights(rng, (16, 256))
+    f = rng.random(w.shape) ** 4
+    plain = fgmp.quantize_weights(w, f, 0.0, clip=False)
+    clipped = fgmp.quantize_weights(w, f, 0.0, clip=True)
+    err = lambda q: (f * (q.dequantize() - w) ** 2).reshape(16, 16, 16).sum(-1)
+    assert (err(clipped) <= err(plain) + 1e-15).all()
+    assert (err(clipped) < err(plain)).any()             # and it does change something
+
+
+def test_global_threshold_and_bits_per_element(rng):
+    w = weights(rng, (16, 64))
+    q = fgmp.quantize_weights(w, np.ones(w.shape), threshold=np.inf)
+    assert not q.modes.any()
+    n8 = 3
+    q = fgmp.quantize_weights(w, np.ones(w.shape), n8 / 64)
+    expected = (n8 * 16 * 8 + (64 - n8) * (16 * 4 + 8) + 64 + 32) / w.size
+    assert q.bits_per_element == expected
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(fp8_fraction=0.5, threshold=1.0), "exactly one"),
+    (dict(fp8_fraction=1.5), "fp8_fraction"),
+    (dict(fp8_fraction=0.5, fisher=-np.ones((2, 32))), "non-negative"),
+    (dict(fp8_fraction=0.5, fisher=np.ones(5)), "broadcast"),
+])
+def test_weight_bad_input(kwargs, match):
+    fisher = kwargs.pop("fisher", np.ones((2, 32)))
+    with pytest.raises(ValueError, match=match):
+        fgmp.quantize_weights(np.ones((2, 32)), fisher, **kwargs)
+
+
+# ---- activations -------------------------------------------------------------------
+
+def activation_reference(x, channel_fisher, threshold, s_t):
+    """The unit's arithmetic, written out with ml_dtypes casts and Python big-int sums."""
+    x = np.asarray(x, np.float64).astype(ml_dtypes.bfloat16).astype(np.float64)
+    inv = np.float64(np.float32(1 / np.float64(s_t)))
+    y = (x * inv).reshape(x.shape[0], -1, 16)
+    top = 448.0
+    e8 = np.clip(y, -top, top).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
+    s_b = (np.abs(y).max(-1) / 6).clip(0, top).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
+    s_b = np.maximum(s_b, 2.0 ** -9)
+    e4 = (y / s_b[..., None]).astype(ml_dtypes.float4_e2m1fn).astype(np.float64) * s_b[..., None]
+    fmax = channel_fisher.max()
+    codes = np.where(channel_fisher > 0, np.maximum(np.rint(255 * channel_fisher / fmax), 1), 0)
+    codes = codes.reshape(-1, 16)
+    scores = np.zeros(y.shape[:2], dtype=object)
+    for r in range(y.shape[0]):
+        for b in range(y.shape[1]):
+            d = ((e4[r, b] - e8[r, b]) * 1024).astype(np.int64)
+            scores[r, b] = sum(int(c) * int(v) ** 2 for c, v in zip(codes[b], d))
+    modes = scores > threshold
+    values = np.where(modes[..., None], e8, e4) * np.float64(s_t)
+    return scores.astype(np.int64), modes, values.reshape(x.shape)
+
+
+def activations(rng, rows=16, channels=128):
+    return rng.standard_normal((rows, channels)) * np.exp(1.5 * rng.standard_normal(channels))
+
+
+def test_activation_unit_matches_written_out_reference(rng):
+    x = activations(rng)
+    cf = rng.random(128) ** 3
+    s_t = fgmp.tensor_scale_for(x)
+    t = fgmp.calibrate_activation_threshold(x, cf, 0.3, tensor_scale=s_t)
+    q = fgmp.quantize_activations(x, cf, t, tensor_scale=s_t)
+    scores, modes, values = activation_reference(x, cf, t, s_t)
+    np.testing.assert_array_equal(q.scores, scores)
+    np.testing.assert_array_equal(q.modes, modes)
+    np.testing.assert_array_equal(q.dequantize(), values)
+    assert abs(q.fp8_fraction - 0.3) <= 1 / q.modes.size
+    assert (q.scores < 2 ** 56).all()
+    assert (q.status & (fgmp.STATUS_NAN | fgmp.STATUS_INF) == 0).all()   # BF16 rounding may overflow 448
+
+
+def test_activation_threshold_extremes(rng):
+    x = activations(rng, 4, 64)
+    s_t = fgmp.tensor_scale_for(x)
+    assert fgmp.quantize_activations(x, np.ones(64), -1, tensor_scale=s_t).modes.all()
+    assert not fgmp.quantize_activations(x, np.ones(64), 2 ** 62, tensor_scale=s_t).modes.any()
+
+
+def test_activation_nan_inf_and_overflow_are_flagged_and_saturate(rng):
+    x = activations(rng, 3, 32)
+    s_t = fgmp.tensor_scale_for(x)
+    x[0, 3], x[1, 5], x[2, 20] = np.nan, -np.inf, 1e3 * np.abs(x).max()
+    q = fgmp.quantize_activations(x, np.ones(32), 2 ** 62, tensor_scale=s_t)
+    assert q.status[:, 0].tolist() == [fgmp.STATUS_NAN, fgmp.STATUS_INF, 0]
+    assert q.status[:, 1].tolist() == [0, 0, fgmp.STATUS_OVERFLOW]
+    assert q.modes[0, 0] and q.codes[0, 3] == 0x7F             # NaN block forced to FP8, NaN code
+    assert not q.modes[1, 0] and q.codes[1, 5] == 0xF          # -inf saturates to -6 in NVFP4
+    assert q.scale_codes[1, 0] == 0x7E                          # and its block scale to 448
+    assert formats.decode(q.codes[2, 20:21] & 0xF, "e2m1")[0] == 6.0
+
+
+def test_sensitivity_codes_keep_small_channels():
+    codes, unit = fgmp.sensitivity_codes(np.array([0.0, 1e-9, 0.5, 1.0]))
+    assert codes.tolist() == [0, 1, 128, 255] and unit == 1 / 255
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(16), 0, tensor_scale=1.0), "channels"),
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0.5, tensor_scale=1.0), "integer"),
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=-1), "tensor_scale"),
+    (lambda: fgmp.round_to_input_format(np.ones(2), "fp12"), "fp12"),
+    (lambda: fgmp.sensitivity_codes(np.ones((2, 2))), "vector"),
+])
+def test_activation_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("fmt", ["bf16", "fp16", "fp32"])
+def test_input_formats_round_to_nearest_even(fmt):
+    x = np.array([1 + 2.0 ** -9, 1 + 3 * 2.0 ** -12, 1 + 2.0 ** -30])
+    ref = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}[fmt]
+    np.testing.assert_array_equal(fgmp.round_to_input_format(x, fmt), x.astype(ref).astype(np.float64))
