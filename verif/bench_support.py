@@ -1,0 +1,60 @@
+"""Helpers shared by the cocotb benches: parameters, seeded stimulus, bus packing, summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+
+__all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary"]
+
+
+def params() -> dict:
+    """The configuration the runner built (``CXLQUANT_PARAMS``)."""
+    return json.loads(os.environ.get("CXLQUANT_PARAMS", "{}"))
+
+
+def rng() -> np.random.Generator:
+    """NumPy generator seeded from cocotb's seed (printed by the runner; ``SEED=`` reproduces)."""
+    return np.random.default_rng(cocotb.RANDOM_SEED)
+
+
+def pack_lanes(values, width: int) -> int:
+    """Pack unsigned lane values into one integer, lane 0 in the low bits (an ArrayLayout)."""
+    out = 0
+    for i, v in enumerate(values):
+        out |= (int(v) & ((1 << width) - 1)) << (width * i)
+    return out
+
+
+def split_lanes(value: int, width: int, lanes: int) -> np.ndarray:
+    """Inverse of :func:`pack_lanes` (int64 lanes)."""
+    mask = (1 << width) - 1
+    return np.array([(value >> (width * i)) & mask for i in range(lanes)], dtype=np.int64)
+
+
+def split_struct(value: int, layout: data.StructLayout) -> dict:
+    """Fields of a struct value, signed fields sign-extended."""
+    fields = {}
+    for name, field in layout:
+        raw = (value >> field.offset) & ((1 << field.width) - 1)
+        if field.shape.signed and raw >> (field.width - 1):
+            raw -= 1 << field.width
+        fields[name] = raw
+    return fields
+
+
+def record_summary(test: str, **figures) -> None:
+    """Merge ``figures`` for ``test`` into the bench's JSON summary (collected by reports)."""
+    path = os.environ.get("CXLQUANT_SUMMARY")
+    if not path:
+        return
+    summary = json.loads(open(path).read()) if os.path.exists(path) else {
+        "bench": os.environ.get("CXLQUANT_BENCH"), "simulator": os.environ.get("CXLQUANT_SIM"),
+        "seed": cocotb.RANDOM_SEED, "params": params(), "tests": {}}
+    summary["tests"][test] = figures
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1, default=int)

@@ -1,0 +1,120 @@
+"""cocotb bench: format decoder and encoders against golden.formats, bit for bit.
+
+Decoder: every code. Encoders: every representable value, every rounding
+midpoint and its binary32 neighbours, the specials, then random binary32
+values (``random_vectors`` of them: half uniform over all bit patterns, half
+spread over the format's range).
+"""
+
+import cocotb
+import numpy as np
+from cocotb.triggers import Timer
+
+from golden import formats
+from hdl.float_unpacked import UnpackedFloat, unpacked_value
+from hdl.small_float import small_float
+from verif.bench_support import pack_lanes, params, record_summary, rng, split_lanes, split_struct
+
+SETTLE_NS = 1
+
+
+def directed_fp32(fmt: str) -> np.ndarray:
+    """Every value, midpoint and midpoint neighbour of ``fmt``, both signs, plus specials."""
+    values = np.abs(formats.decode(np.arange(1 << small_float(fmt).width), fmt))
+    values = np.unique(values[np.isfinite(values)]).astype(np.float32)
+    top = values[-1]
+    beyond = np.float32(top + 2.0 ** (np.floor(np.log2(top)) - small_float(fmt).mbits))
+    grid = np.append(values, beyond)
+    mids = ((grid[:-1] + grid[1:]) / 2).astype(np.float32)
+    probes = np.concatenate([values, mids, np.nextafter(mids, np.float32(0)),
+                             np.nextafter(mids, np.float32(np.inf)), [beyond, top * 2]])
+    specials = np.array([0x00000000, 0x00000001, 0x007FFFFF, 0x00800000, 0x7F7FFFFF,
+                         0x7F800000, 0x7FC00000, 0x7F800001, 0x7FFFFFFF], dtype=np.uint32).view(np.float32)
+    probes = np.concatenate([probes, specials]).astype(np.float32)
+    return np.concatenate([probes, -probes])
+
+
+def random_fp32(fmt: str, n: int, gen: np.random.Generator) -> np.ndarray:
+    raw = gen.integers(0, 2 ** 32, n // 2, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    spec = small_float(fmt)
+    lo, hi = 1 - spec.bias - spec.mbits - 3, int(np.log2(formats.max_value(fmt))) + 3
+    near = gen.standard_normal(n - n // 2) * np.exp2(gen.integers(lo, hi, n - n // 2))
+    return np.concatenate([raw, near.astype(np.float32)])
+
+
+def expected_codes(x: np.ndarray, fmt: str, saturate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Golden codes, and the invalid flag (NaN into a format without NaN -> signed zero)."""
+    x64 = x.astype(np.float64)
+    nan = np.isnan(x64)
+    info = formats.format_info(fmt)
+    if info.nan_code is None:
+        codes = formats.encode(np.where(nan, 0.0, x64), fmt, saturate=saturate)
+        sign = (x.view(np.uint32) >> 31).astype(np.uint8) << (info.width - 1)
+        return np.where(nan, sign, codes), nan
+    return formats.encode(x64, fmt, saturate=saturate), np.zeros(x.shape, bool)
+
+
+@cocotb.test()
+async def decoder_every_code(dut):
+    p = params()
+    fmt, lanes = p["fmt"], p["lanes"]
+    width = small_float(fmt).width
+    codes = np.arange(1 << width)
+    codes = np.concatenate([codes, np.zeros(-len(codes) % lanes, np.int64)])
+    lane_width = UnpackedFloat.as_shape().size
+    mismatches = 0
+    for start in range(0, len(codes), lanes):
+        chunk = codes[start:start + lanes]
+        dut.codes.value = pack_lanes(chunk, width)
+        await Timer(SETTLE_NS, unit="ns")
+        lane_values = split_lanes(dut.values.value.to_unsigned(), lane_width, lanes)
+        for code, raw in zip(chunk, lane_values):
+            got = unpacked_value(split_struct(int(raw), UnpackedFloat.as_shape()))
+            want = formats.decode([code], fmt)[0]
+            same = (np.isnan(got) and np.isnan(want)) or (got == want and np.signbit(got) == np.signbit(want))
+            if not same:
+                mismatches += 1
+                dut._log.error(f"{fmt} code {code:#x}: hardware {got}, golden {want}")
+    record_summary("decoder_every_code", vectors=int(1 << width), mismatches=mismatches)
+    assert mismatches == 0
+
+
+async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, int]:
+    pad = -len(x) % lanes
+    x = np.concatenate([x, np.zeros(pad, np.float32)])
+    width = small_float(fmt).width
+    checks = [("sat_codes", True)] + ([("ovf_codes", False)] if hasattr(dut, "ovf_codes") and fmt != "e2m1" else [])
+    expected = {name: expected_codes(x, fmt, sat) for name, sat in checks}
+    mismatches = 0
+    bits = x.view(np.uint32)
+    for start in range(0, len(x), lanes):
+        dut.fp32.value = pack_lanes(bits[start:start + lanes], 32)
+        await Timer(SETTLE_NS, unit="ns")
+        for name, _ in checks:
+            got = split_lanes(getattr(dut, name).value.to_unsigned(), width, lanes)
+            want = expected[name][0][start:start + lanes]
+            bad = np.flatnonzero(got != want)
+            for i in bad[:5]:
+                dut._log.error(f"{name} {fmt}: fp32 {bits[start + i]:#010x} ({x[start + i]!r}): "
+                               f"hardware {got[i]:#x}, golden {want[i]:#x}")
+            mismatches += len(bad)
+        invalid = split_lanes(dut.sat_invalid.value.to_unsigned(), 1, lanes).astype(bool)
+        mismatches += int((invalid != expected["sat_codes"][1][start:start + lanes]).sum())
+    return len(x) - pad, mismatches
+
+
+@cocotb.test()
+async def encoder_directed_ties_and_specials(dut):
+    p = params()
+    n, mismatches = await _run_encoders(dut, directed_fp32(p["fmt"]), p["fmt"], p["lanes"])
+    record_summary("encoder_directed_ties_and_specials", vectors=n, mismatches=mismatches)
+    assert mismatches == 0
+
+
+@cocotb.test()
+async def encoder_random_values(dut):
+    p = params()
+    x = random_fp32(p["fmt"], p["random_vectors"], rng())
+    n, mismatches = await _run_encoders(dut, x, p["fmt"], p["lanes"])
+    record_summary("encoder_random_values", vectors=n, mismatches=mismatches)
+    assert mismatches == 0
