@@ -52,22 +52,20 @@ class FormatDecoder(wiring.Component):
         mant = code[:spec.mbits]
         exp_field = code[spec.mbits:spec.magnitude_bits]
         magnitude = code[:spec.magnitude_bits]
-        m.d.comb += out.sign.eq(code[-1])
         all_ones = (1 << spec.ebits) - 1
         if spec.nan_code is not None and spec.inf_code is None:          # E4M3: one NaN pattern
             is_nan = magnitude == spec.nan_code
-            is_inf = Const(0)
+            is_inf = Const(0, 1)
         elif spec.inf_code is not None:                                   # E5M2: IEEE-like
             is_nan = (exp_field == all_ones) & (mant != 0)
             is_inf = (exp_field == all_ones) & (mant == 0)
         else:                                                             # E2M1: all finite
-            is_nan = is_inf = Const(0)
-        with m.If(is_nan):
-            m.d.comb += out.nan.eq(1)
-        with m.Elif(is_inf):
-            m.d.comb += out.inf.eq(1)
-        with m.Elif(magnitude == 0):
-            m.d.comb += out.zero.eq(1)
+            is_nan = is_inf = Const(0, 1)
+        # Every field is driven in every case (4-state simulators see no X).
+        m.d.comb += [out.sign.eq(code[-1]), out.nan.eq(is_nan), out.inf.eq(is_inf),
+                     out.zero.eq(magnitude == 0)]
+        with m.If(is_nan | is_inf | (magnitude == 0)):
+            m.d.comb += [out.exp.eq(0), out.sig.eq(0)]
         with m.Elif(exp_field == 0):
             # Subnormal: normalise on the leading one of the mantissa field.
             for pos in range(spec.mbits):                                 # the last match wins

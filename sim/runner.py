@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def available_simulators() -> list[str]:
 
 def _hdl_fingerprint() -> str:
     h = hashlib.sha256()
-    for path in sorted((REPO / "hdl").rglob("*.py")) + sorted((REPO / "golden").glob("*.py")):
+    sources = [*(REPO / "hdl").rglob("*.py"), *(REPO / "golden").glob("*.py"), *(REPO / "sim").glob("*.py")]
+    for path in sorted(sources):
         h.update(path.relative_to(REPO).as_posix().encode())
         h.update(path.read_bytes())
     import amaranth
@@ -69,12 +71,22 @@ def _hdl_fingerprint() -> str:
     return h.hexdigest()
 
 
+# `always @*` whose body assigns only a literal: it has no inputs, so an LRM-conforming
+# simulator (Icarus) never runs it and the target stays X (amaranth-lang/amaranth#1629).
+_CONSTANT_ALWAYS = re.compile(r"always @\*\n(\s+[^\n;]+ = \d+'[hbd][0-9a-fA-F_]+;)\n")
+
+
 def to_verilog(factory: Callable, params: dict, name: str = "top") -> str:
-    """Elaborate ``factory(**params)`` and convert it to Verilog with top module ``name``."""
+    """Elaborate ``factory(**params)`` and convert it to Verilog with top module ``name``.
+
+    Constant-only ``always @*`` blocks are emitted as ``initial`` blocks, which
+    is what they mean, so 4-state simulators see the constant.
+    """
     _prepare_environment()
     from amaranth.back import verilog
     component = factory(**params)
-    return verilog.convert(component, name=name, emit_src=False)
+    text = verilog.convert(component, name=name, emit_src=False)
+    return _CONSTANT_ALWAYS.sub(r"initial\n\1\n", text)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,17 @@ import cocotb
 import numpy as np
 from amaranth.lib import data
 
-__all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary"]
+__all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved"]
+
+
+def resolved(handle) -> int:
+    """The unsigned value of a signal; fails naming the X/Z bits (4-state simulators) if any."""
+    value = handle.value
+    if not value.is_resolvable:
+        text = str(value)
+        bad = [len(text) - 1 - i for i, ch in enumerate(text) if ch not in "01"]
+        raise AssertionError(f"{handle._name} has unresolved bits {sorted(bad)[:16]}: {text}")
+    return value.to_unsigned()
 
 
 def params() -> dict:

@@ -13,7 +13,8 @@ from cocotb.triggers import Timer
 from golden import formats
 from hdl.float_unpacked import UnpackedFloat, unpacked_value
 from hdl.small_float import small_float
-from verif.bench_support import pack_lanes, params, record_summary, rng, split_lanes, split_struct
+from verif.bench_support import (pack_lanes, params, record_summary, resolved, rng, split_lanes,
+                                 split_struct)
 
 SETTLE_NS = 1
 
@@ -67,7 +68,7 @@ async def decoder_every_code(dut):
         chunk = codes[start:start + lanes]
         dut.codes.value = pack_lanes(chunk, width)
         await Timer(SETTLE_NS, unit="ns")
-        lane_values = split_lanes(dut.values.value.to_unsigned(), lane_width, lanes)
+        lane_values = split_lanes(resolved(dut.values), lane_width, lanes)
         for code, raw in zip(chunk, lane_values):
             got = unpacked_value(split_struct(int(raw), UnpackedFloat.as_shape()))
             want = formats.decode([code], fmt)[0]
@@ -91,14 +92,14 @@ async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, 
         dut.fp32.value = pack_lanes(bits[start:start + lanes], 32)
         await Timer(SETTLE_NS, unit="ns")
         for name, _ in checks:
-            got = split_lanes(getattr(dut, name).value.to_unsigned(), width, lanes)
+            got = split_lanes(resolved(getattr(dut, name)), width, lanes)
             want = expected[name][0][start:start + lanes]
             bad = np.flatnonzero(got != want)
             for i in bad[:5]:
                 dut._log.error(f"{name} {fmt}: fp32 {bits[start + i]:#010x} ({x[start + i]!r}): "
                                f"hardware {got[i]:#x}, golden {want[i]:#x}")
             mismatches += len(bad)
-        invalid = split_lanes(dut.sat_invalid.value.to_unsigned(), 1, lanes).astype(bool)
+        invalid = split_lanes(resolved(dut.sat_invalid), 1, lanes).astype(bool)
         mismatches += int((invalid != expected["sat_codes"][1][start:start + lanes]).sum())
     return len(x) - pad, mismatches
 
