@@ -195,7 +195,8 @@ def _clip_scales(blocks: np.ndarray, f_blocks: np.ndarray, s_t: np.float32,
     return np.take_along_axis(cands, best[..., None], axis=-1)[..., 0].astype(np.uint8)
 
 
-def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, threshold=None) -> FGMPTensor:
+def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, threshold=None,
+                     scores=None) -> FGMPTensor:
     """FGMP-quantize a weight tensor with the Fisher-weighted block policy.
 
     Parameters
@@ -212,6 +213,10 @@ def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, thresho
         the least Fisher-weighted squared error.
     threshold : float, optional
         A global threshold (e.g. one for the whole model) instead of ``fp8_fraction``.
+    scores : array_like, optional
+        Block scores of another policy (shape ``w.shape[:-1] + (n_blocks,)``) to
+        select modes with instead of the Fisher-weighted scores; ``fisher``
+        still weights the clipping search.
 
     Raises
     ------
@@ -224,7 +229,12 @@ def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, thresho
     w = as_finite_array(w, "w")
     f = _check_fisher(fisher, w.shape, "fisher")
     s_t = tensor_scale_for(w)
-    scores = block_scores(w, f, tensor_scale=s_t)
+    if scores is None:
+        scores = block_scores(w, f, tensor_scale=s_t)
+    else:
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != w.shape[:-1] + (w.shape[-1] // BLOCK,):
+            raise ValueError(f"scores of shape {scores.shape} do not match the blocks of w {w.shape}")
     t = threshold_for_fraction(scores, fp8_fraction) if threshold is None else float(threshold)
     modes = scores > t
     fp8, fp4, scale = _weight_parts(w, s_t)

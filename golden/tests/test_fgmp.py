@@ -85,6 +85,16 @@ def test_global_threshold_and_bits_per_element(rng):
     assert q.bits_per_element == expected
 
 
+def test_another_policys_scores_choose_the_modes(rng):
+    w = weights(rng, (4, 64))
+    scores = np.zeros((4, 4))
+    scores[2, 1] = 1.0
+    q = fgmp.quantize_weights(w, np.ones(w.shape), 1 / 16, scores=scores)
+    assert q.modes.sum() == 1 and q.modes[2, 1]
+    with pytest.raises(ValueError, match="do not match"):
+        fgmp.quantize_weights(w, np.ones(w.shape), 0.5, scores=np.zeros(3))
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(fp8_fraction=0.5, threshold=1.0), "exactly one"),
     (dict(fp8_fraction=1.5), "fp8_fraction"),
@@ -150,7 +160,7 @@ def test_activation_threshold_extremes(rng):
 
 def test_activation_nan_inf_and_overflow_are_flagged_and_saturate(rng):
     x = activations(rng, 3, 32)
-    s_t = fgmp.tensor_scale_for(x)
+    s_t = 2 * fgmp.tensor_scale_for(x)                   # headroom: only the injected value overflows
     x[0, 3], x[1, 5], x[2, 20] = np.nan, -np.inf, 1e3 * np.abs(x).max()
     q = fgmp.quantize_activations(x, np.ones(32), 2 ** 62, tensor_scale=s_t)
     assert q.status[:, 0].tolist() == [fgmp.STATUS_NAN, fgmp.STATUS_INF, 0]
