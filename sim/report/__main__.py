@@ -1,0 +1,313 @@
+"""``make report``: golden-model comparison of every scheme on all-MiniLM-L6-v2, plus hardware results.
+
+Writes ``reports/summary.md`` and a self-contained ``reports/index.html``
+(plots embedded). Per-scheme results are cached in ``reports/cache/`` keyed by
+the scheme, its parameters, the sentences and the golden-model source, so a
+rerun only recomputes what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import html
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from golden import imunpack, metrics, minilm
+from sim.runner import REPO, SUMMARIES
+
+from . import schemes
+from .sentences import sentences
+
+OUT = REPO / "reports"
+FGMP_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+FGMP_POLICIES = ("fisher-proxy", "magnitude", "random")
+HGQ_BETAS = (1e-9, 1e-8, 1e-7)
+UNPACK_BITS = tuple(range(2, 9))
+
+
+def scheme_list() -> list[tuple[str, str, dict]]:
+    """``(label, family, params)`` of every scheme in the report."""
+    out = [("FP8 (E4M3, W+A)", "fp8", {}), ("NVFP4 (W+A)", "nvfp4", {}),
+           ("MXFP4 (W+A)", "mx", {"elem": "fp4"}), ("MXFP8 (W+A)", "mx", {"elem": "fp8e4m3"})]
+    out += [(f"FGMP {policy} {int(f * 100)}% FP8", "fgmp", {"fraction": f, "policy": policy})
+            for policy in FGMP_POLICIES for f in FGMP_FRACTIONS]
+    out += [(f"SmartQuant k={k}", "smartquant", {"k": k}) for k in range(8, 1, -1)]
+    out += [("SmartQuant caps: attention 5, FFN 3", "smartquant", {"caps": "attn5-ffn3"}),
+            ("SmartQuant caps: outer layers 6, inner 4", "smartquant", {"caps": "outer6-inner4"})]
+    out += [(f"HGQ beta={b:g}", "hgq", {"beta": b}) for b in HGQ_BETAS]
+    out += [(f"IM-Unpack RTN int{b} (W+A)", "rtn_unpacked", {"bits": b}) for b in (4, 6, 8)]
+    return out
+
+
+CAP_RULES = {
+    "attn5-ffn3": lambda name: 3 if "ffn" in name else 5,
+    "outer6-inner4": lambda name: 6 if name.startswith(("layer0.", "layer5.")) else 4,
+}
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted([*(REPO / "golden").glob("*.py"), *(REPO / "sim" / "report").glob("*.py")]):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _nn(emb: np.ndarray, k: int = 5) -> np.ndarray:
+    sim = emb @ emb.T
+    np.fill_diagonal(sim, -np.inf)
+    return np.argsort(-sim, axis=1)[:, :k]
+
+
+def evaluate(model, texts, ref, ref_nn, layers, calib, family, params, fisher_file) -> dict:
+    build_params = dict(params)
+    if family == "smartquant" and "caps" in params:
+        build_params["caps"] = CAP_RULES[params["caps"]]
+    if family == "fgmp":
+        build_params["fisher_file"] = fisher_file
+    start = time.perf_counter()
+    qm = schemes.build(family, layers, calib, **build_params)
+    emb = model.encode(texts, qm.linear)
+    cos = metrics.cosine_similarity(ref, emb)
+    nn = _nn(emb)
+    n_weights = sum(w.size for w, _ in layers.values())
+    per_layer = {name: metrics.sqnr_db(w, qm.weights[name]) for name, (w, _) in layers.items()}
+    info = dict(qm.info)
+    if "act_fp8_fraction" in info:
+        info["act_fp8_fraction"] = float(np.mean(info["act_fp8_fraction"])) if info["act_fp8_fraction"] else 0.0
+    return {
+        "bits_per_element": sum(qm.weight_bits.values()) / n_weights,
+        "weight_bytes_per_token": sum(qm.weight_bits.values()) / 8,
+        "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+        "nn_top1_agreement": float((nn[:, 0] == ref_nn[:, 0]).mean()),
+        "nn_top5_overlap": float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(nn, ref_nn)])),
+        "sqnr_db_mean": float(np.mean(list(per_layer.values()))),
+        "sqnr_db_per_layer": per_layer, "info": info, "seconds": time.perf_counter() - start,
+    }
+
+
+def unpack_ratios(layers, calib, rows: int = 64) -> dict:
+    """IM-Unpack ratio per layer and bit width on real weights and activations, checked exact."""
+    out = {}
+    for name, (w, _) in tqdm(layers.items(), desc="IM-Unpack ratios", unit="layer", leave=False):
+        x = calib.inputs[name][:rows]
+        out[name] = {}
+        for b in UNPACK_BITS:
+            wi, _ = imunpack.rtn(w, 2 ** b - 1, 0.999)
+            xi, _ = imunpack.rtn(x, 2 ** b - 1, 0.999)
+            entry = {}
+            for strategy in imunpack.STRATEGIES:
+                r = imunpack.matmul(xi, wi.T, b, strategy)
+                if not np.array_equal(np.asarray(r.product, dtype=np.int64), xi @ wi.T):
+                    raise AssertionError(f"IM-Unpack not exact on {name}, b={b}, {strategy}")
+                entry[strategy] = r.ratio
+            out[name][b] = entry
+    return out
+
+
+# ---------------------------------------------------------------------------------- output
+
+def _table(headers: list[str], rows: list[list]) -> tuple[str, str]:
+    def cell(v):
+        if isinstance(v, float):
+            return "inf" if np.isinf(v) else f"{v:.4g}"
+        return str(v)
+    md = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    md += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    h = ["<table><tr>" + "".join(f"<th>{html.escape(x)}</th>" for x in headers) + "</tr>"]
+    h += ["<tr>" + "".join(f"<td>{html.escape(cell(v))}</td>" for v in r) + "</tr>" for r in rows]
+    return "\n".join(md), "\n".join(h) + "</table>"
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plots(results: dict) -> dict[str, str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figs = {}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, r in results.items():
+        fam = label.split()[0]
+        both = "W+A" in label or fam == "FGMP"
+        ax.scatter(r["bits_per_element"], 1 - r["cosine_mean"], label=fam, s=22, marker="o" if both else "^",
+                   color={"FP8": "C0", "NVFP4": "C1", "MXFP4": "C2", "MXFP8": "C3", "FGMP": "C4",
+                          "SmartQuant": "C5", "HGQ": "C6", "IM-Unpack": "C7"}.get(fam, "k"))
+    handles, labels = ax.get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    ax.legend(seen.values(), seen.keys(), fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("weight bits per element (scales and metadata included)")
+    ax.set_ylabel("1 - mean cosine similarity to FP32")
+    ax.set_title("Error against storage cost (o: weights and activations, ^: weights only)")
+    figs["pareto"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for policy in FGMP_POLICIES:
+        pts = [(f, results[f"FGMP {policy} {int(f * 100)}% FP8"]["cosine_mean"]) for f in FGMP_FRACTIONS]
+        ax.plot([p[0] for p in pts], [1 - p[1] for p in pts], marker="o", label=policy)
+    ax.set_yscale("log")
+    ax.set_xlabel("FP8 block fraction (weights; activations calibrated to the same fraction)")
+    ax.set_ylabel("1 - mean cosine similarity to FP32")
+    ax.set_title("FGMP fraction sweep by policy")
+    ax.legend()
+    figs["fgmp"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ks = list(range(8, 1, -1))
+    mb = [results[f"SmartQuant k={k}"]["weight_bytes_per_token"] / 1e6 for k in ks]
+    ax.plot(ks, mb, marker="o", color="C5", label="DRAM weight bytes per token")
+    ax.set_xlabel("precision k (bit-planes fetched)")
+    ax.set_ylabel("MB of weights read per token")
+    ax2 = ax.twinx()
+    ax2.plot(ks, [results[f"SmartQuant k={k}"]["cosine_mean"] for k in ks], marker="s", color="C1",
+             label="mean cosine to FP32")
+    ax2.set_ylabel("mean cosine similarity")
+    ax.set_title("SmartQuant: traffic and accuracy against precision")
+    figs["traffic"] = _png(fig)
+    plt.close(fig)
+    return figs
+
+
+def hardware_section() -> tuple[list[str], list[str]]:
+    md, h = [], []
+    summaries = sorted(SUMMARIES.glob("*.json")) if SUMMARIES.exists() else []
+    rows = []
+    for path in summaries:
+        s = json.loads(path.read_text())
+        for test, fig in s.get("tests", {}).items():
+            rows.append([s.get("bench"), s.get("simulator"), test, fig.get("vectors", ""),
+                         fig.get("mismatches", ""), fig.get("cycles_per_block", ""), s.get("seed")])
+    if rows:
+        t_md, t_h = _table(["bench", "simulator", "test", "vectors", "mismatches", "cycles/block", "seed"], rows)
+        md += ["## Hardware against the golden model", "",
+               "From the last bench runs (`make test` / `make regress`), `sim_build/summaries/`.", "", t_md, ""]
+        h += ["<h2>Hardware against the golden model</h2>", t_h]
+    else:
+        md += ["## Hardware against the golden model", "", "No bench summaries yet: run `make test`.", ""]
+        h += ["<h2>Hardware against the golden model</h2><p>No bench summaries yet: run <code>make test</code>.</p>"]
+    synth = REPO / "fpga" / "build" / "results.json"
+    if synth.exists():
+        data = json.loads(synth.read_text())
+        rows = [[r.get("config"), r.get("lut4"), r.get("ff"), r.get("dsp"), r.get("bram"), r.get("fmax_mhz")]
+                for r in data.get("results", [])]
+        t_md, t_h = _table(["configuration", "LUT4", "FF", "DSP", "BRAM", "Fmax MHz"], rows)
+        md += ["## Area and Fmax (ECP5)", "", t_md, ""]
+        h += ["<h2>Area and Fmax (ECP5)</h2>", t_h]
+    return md, h
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fisher", type=Path, help="npz of real Fisher tensors keyed by layer name "
+                                                    "(e.g. layer0.query), replacing the weight proxy")
+    parser.add_argument("--no-cache", action="store_true")
+    args = parser.parse_args(argv)
+    fisher_file = dict(np.load(args.fisher)) if args.fisher else None
+    cache = OUT / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+
+    model = minilm.load()
+    texts = sentences()
+    ref = model.encode(texts)
+    norms = np.linalg.norm(ref, axis=1)
+    ref_nn = _nn(ref)
+    paraphrase = float(ref[0] @ ref[1]), float(ref[0] @ ref[6])        # guitar/guitar vs guitar/stocks
+    calib = schemes.calibrate(model, texts)
+    layers = model.linear_layers()
+    digest = _source_digest() + (hashlib.sha256(args.fisher.read_bytes()).hexdigest()[:8] if args.fisher else "")
+
+    results = {}
+    for label, family, params in tqdm(scheme_list(), desc="schemes", unit="scheme"):
+        key = hashlib.sha256(json.dumps([family, params, digest, len(texts)], sort_keys=True).encode()).hexdigest()[:16]
+        path = cache / f"{key}.json"
+        if path.exists() and not args.no_cache:
+            results[label] = json.loads(path.read_text())
+            continue
+        results[label] = evaluate(model, texts, ref, ref_nn, layers, calib, family, params, fisher_file)
+        path.write_text(json.dumps(results[label]))
+    unpack_path = cache / f"unpack-{digest}.json"
+    if unpack_path.exists() and not args.no_cache:
+        ratios = json.loads(unpack_path.read_text())
+    else:
+        ratios = unpack_ratios(layers, calib)
+        unpack_path.write_text(json.dumps(ratios))
+
+    write(results, ratios, layers, norms, paraphrase, len(texts), fisher_file is not None)
+
+
+def write(results, ratios, layers, norms, paraphrase, n_texts, real_fisher) -> None:
+    md = ["# cxlquant report: quantization schemes on all-MiniLM-L6-v2", "",
+          f"Model: all-MiniLM-L6-v2 (6 layers, hidden 384, FFN 1536), NumPy forward pass, {len(layers)} "
+          f"linear layers, {sum(w.size for w, _ in layers.values()):,} weights. {n_texts} fixed sentences.",
+          f"FP32 check: embedding norms in [{norms.min():.6f}, {norms.max():.6f}]; paraphrase cosine "
+          f"{paraphrase[0]:.3f} against unrelated {paraphrase[1]:.3f}.", "",
+          "Sensitivity: " + ("a user-supplied Fisher file for weights." if real_fisher else
+                             "**no Fisher information is available** (no training loss); FGMP uses a "
+                             "*layer-output-error proxy*: `E[x_j^2]` per input channel for weights, "
+                             "`sum_i W_ic^2` for activations. Weight blocks use one global threshold; "
+                             "activation thresholds are calibrated per layer to the same fraction."), "",
+          "W+A: weights and activations quantized; other rows quantize weights only. Bits per element "
+          "count element bits, scales and mode bits. Weight bytes per token: every weight read once per "
+          "token at batch 1.", ""]
+    rows = [[label, r["bits_per_element"], r["weight_bytes_per_token"] / 1e6, r["sqnr_db_mean"],
+             r["cosine_mean"], r["cosine_min"], r["nn_top1_agreement"], r["nn_top5_overlap"]]
+            for label, r in results.items()]
+    summary_md, summary_h = _table(["scheme", "bits/elem", "weight MB/token", "weight SQNR dB (mean)",
+                                    "cosine mean", "cosine min", "NN top-1 agree", "NN top-5 overlap"], rows)
+    md += ["## Summary", "", summary_md, ""]
+    fgmp_rows = [[label, r["info"].get("weight_fp8_fraction"), r["info"].get("act_fp8_fraction"),
+                  r["bits_per_element"], r["cosine_mean"]] for label, r in results.items() if label.startswith("FGMP")]
+    fgmp_md, fgmp_h = _table(["scheme", "weight FP8 fraction", "activation FP8 fraction (run time)",
+                              "bits/elem", "cosine mean"], fgmp_rows)
+    md += ["## FGMP fraction sweep", "", fgmp_md, ""]
+    detail = ["FP8 (E4M3, W+A)", "NVFP4 (W+A)", "MXFP4 (W+A)", "FGMP fisher-proxy 25% FP8", "SmartQuant k=4",
+              f"HGQ beta={HGQ_BETAS[1]:g}"]
+    layer_rows = [[name] + [results[d]["sqnr_db_per_layer"][name] for d in detail] for name in layers]
+    layer_md, layer_h = _table(["layer"] + detail, layer_rows)
+    md += ["## Weight SQNR per layer (dB)", "", layer_md, ""]
+    unpack_rows = [[name] + [ratios[name][str(b) if str(b) in ratios[name] else b][s]
+                             for b in (2, 4, 8) for s in imunpack.STRATEGIES] for name in layers]
+    unpack_md, unpack_h = _table(["layer"] + [f"b={b} {s}" for b in (2, 4, 8) for s in imunpack.STRATEGIES],
+                                 unpack_rows)
+    md += ["## IM-Unpack ratio per layer", "",
+           "RTN (beta = 2^b - 1, p = 0.999, no clipping) on the real weights and 64 calibration activation "
+           "rows per layer; ratio = unpacked GEMM size / original (A = activations, B = weights). Every "
+           "product was checked equal to the integer GEMM.", "", unpack_md, ""]
+    figs = plots(results)
+    hw_md, hw_h = hardware_section()
+    md += hw_md
+    OUT.mkdir(exist_ok=True)
+    (OUT / "summary.md").write_text("\n".join(md))
+    for name, data in figs.items():
+        (OUT / f"{name}.png").write_bytes(base64.b64decode(data))
+    body = [f"<h1>cxlquant report: quantization schemes on all-MiniLM-L6-v2</h1>"]
+    body += [f"<p>{html.escape(line)}</p>" for line in md[2:9] if line]
+    body += ["<h2>Summary</h2>", summary_h,
+             f'<h2>Plots</h2><img src="data:image/png;base64,{figs["pareto"]}">'
+             f'<img src="data:image/png;base64,{figs["fgmp"]}"><img src="data:image/png;base64,{figs["traffic"]}">',
+             "<h2>FGMP fraction sweep</h2>", fgmp_h, "<h2>Weight SQNR per layer (dB)</h2>", layer_h,
+             "<h2>IM-Unpack ratio per layer</h2>", unpack_h] + hw_h
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;"
+             "font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+             "td:first-child,th:first-child{text-align:left}img{max-width:49%}")
+    (OUT / "index.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>cxlquant report"
+                                    f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>")
+    print(f"\nreport written: {OUT / 'index.html'}\n                {OUT / 'summary.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The report's scheme evaluation on a small sentence set: measures are consistent and ordered."""
+
+import numpy as np
+import pytest
+
+from golden import minilm
+from sim.report import __main__ as report
+from sim.report import schemes
+from sim.report.sentences import sentences
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = minilm.load()
+    texts = sentences()[:24]
+    ref = model.encode(texts)
+    calib = schemes.calibrate(model, texts, rows=128)
+    return model, texts, ref, report._nn(ref), model.linear_layers(), calib
+
+
+def run(setup, family, **params):
+    model, texts, ref, ref_nn, layers, calib = setup
+    return report.evaluate(model, texts, ref, ref_nn, layers, calib, family, params, None)
+
+
+def test_sentence_set_is_fixed_and_large_enough():
+    s = sentences()
+    assert len(s) >= 200 and len(set(s)) == len(s) and s == sentences()
+
+
+def test_more_bits_give_higher_fidelity(setup):
+    fp8, nv = run(setup, "fp8"), run(setup, "nvfp4")
+    n = sum(w.size for w, _ in setup[4].values())
+    assert fp8["bits_per_element"] == pytest.approx(8 + 32 * 36 / n)       # one FP32 scale per layer
+    assert nv["bits_per_element"] == pytest.approx(4.5, abs=1e-3)
+    assert 1.0 >= fp8["cosine_mean"] > nv["cosine_mean"] > 0.9
+    assert fp8["sqnr_db_mean"] > nv["sqnr_db_mean"]
+
+
+def test_smartquant_traffic_is_proportional_to_planes(setup):
+    k8, k4 = run(setup, "smartquant", k=8), run(setup, "smartquant", k=4)
+    n = sum(w.size for w, _ in setup[4].values())
+    scale_bytes = n / 128 * 4
+    assert k8["weight_bytes_per_token"] - scale_bytes == pytest.approx(n)
+    assert k4["weight_bytes_per_token"] - scale_bytes == pytest.approx(n / 2)
+
+
+def test_fgmp_hits_its_weight_fraction(setup):
+    r = run(setup, "fgmp", fraction=0.25, policy="fisher-proxy")
+    assert r["info"]["weight_fp8_fraction"] == pytest.approx(0.25, abs=1e-3)
+    assert 0.1 < r["info"]["act_fp8_fraction"] < 0.4
