@@ -183,20 +183,22 @@ class FGMPVmac(wiring.Component):
         scale_m = Signal(48)
         scale_e = Signal(signed(10))
         scale_bad = Signal()
+        scale_sign = Signal()
         parts = []
         for port in (self.w_scale, self.a_scale):
             exp_field, frac = port[23:31], port[:23]
             mant = Mux(exp_field == 0, frac, Cat(frac, Const(1, 1)))
-            exp = Mux(exp_field == 0, -149, exp_field.as_signed() - 150)
+            exp = Mux(exp_field == 0, -149, exp_field - 150)
             parts.append((mant, exp, exp_field == 0xFF))
         m.d.sync += [scale_m.eq(parts[0][0] * parts[1][0]), scale_e.eq(parts[0][1] + parts[1][1] - 20),
-                     scale_bad.eq(parts[0][2] | parts[1][2])]
+                     scale_bad.eq(parts[0][2] | parts[1][2]),
+                     scale_sign.eq(self.w_scale[31] ^ self.a_scale[31])]
 
         # Stage 4: magnitude product.
         v4, nan4, sign4 = Signal(), Signal(), Signal()
         prod = Signal(ACC_BITS + 48)
         with m.If(advance):
-            m.d.sync += [v4.eq(v3), nan4.eq(row_nan | scale_bad), sign4.eq(row_acc < 0),
+            m.d.sync += [v4.eq(v3), nan4.eq(row_nan | scale_bad), sign4.eq((row_acc < 0) ^ scale_sign),
                          prod.eq(Mux(row_acc < 0, -row_acc, row_acc).as_unsigned() * scale_m)]
 
         # Stage 5: round prod * 2**scale_e to FP32 (RNE, subnormals, overflow to inf).
@@ -212,10 +214,10 @@ class FGMPVmac(wiring.Component):
         for bit in range(width):                                 # highest set bit wins
             with m.If(prod[bit]):
                 m.d.comb += top.eq(bit)
+        normal_qexp = Signal(signed(12), name="normal_qexp")
         qexp = Signal(signed(12), name="qexp")                    # exponent of the result's LSB
-        m.d.comb += qexp.eq(top + exp - 23)
-        with m.If(qexp < -149):
-            m.d.comb += qexp.eq(-149)
+        m.d.comb += [normal_qexp.eq(top + exp - 23),
+                     qexp.eq(Mux(normal_qexp < -149, -149, normal_qexp))]
         shift = Signal(signed(12), name="shift")
         m.d.comb += shift.eq(qexp - exp)
         right = Signal(range(width + 2), name="right")

@@ -7,9 +7,22 @@ import os
 
 import cocotb
 import numpy as np
+from amaranth.hdl import Shape
 from amaranth.lib import data
 
-__all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved"]
+__all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved",
+           "pack"]
+
+
+def pack(shape, value) -> int:
+    """Pack nested dicts / lists / ints into the integer of a ``lib.data`` layout (or plain shape)."""
+    if isinstance(shape, data.Layout):
+        out = 0
+        for key, field in shape:
+            out |= pack(field.shape, value[key]) << field.offset
+        return out
+    width = Shape.cast(shape).width
+    return int(value) & ((1 << width) - 1)
 
 
 def resolved(handle) -> int:
