@@ -18,6 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from golden.fgmp_dot import ACC_BITS, FP32_QNAN
 
+from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
+
 __all__ = ["VARIANTS", "BLOCK", "block_layout", "beat_layout", "FGMPVmac"]
 
 VARIANTS = ("mixed", "fp8", "fp4")
@@ -45,22 +47,6 @@ def beat_layout(variant: str, blocks: int) -> data.StructLayout:
         "a": data.ArrayLayout(block_layout(variant), blocks),
         "last": unsigned(1),
     })
-
-
-def _e4m3_mantissa_shift(code):
-    """E4M3 magnitude ``n * 2**-9`` as ``m << sh`` (m 4 bits, sh 0..14)."""
-    exp_field, mant = code[3:7], code[:3]
-    m = Mux(exp_field == 0, mant, Cat(mant, Const(1, 1)))
-    sh = Mux(exp_field == 0, 0, exp_field - 1)
-    return m, sh
-
-
-def _e2m1_mantissa_shift(code):
-    """E2M1 magnitude ``n * 2**-1`` as ``m << sh`` (m 2 bits, sh 0..2)."""
-    exp_field, mant = code[1:3], code[0]
-    m = Mux(exp_field == 0, mant, Cat(mant, Const(1, 1)))
-    sh = Mux(exp_field == 0, 0, exp_field - 1)
-    return m, sh
 
 
 class FGMPVmac(wiring.Component):
@@ -114,11 +100,11 @@ class FGMPVmac(wiring.Component):
         nan = Signal(name=f"{name}_nan")
         code = block.codes[lane]
         if self.variant != "fp4":
-            m8, sh8 = _e4m3_mantissa_shift(code)
+            m8, sh8 = e4m3_mantissa_shift(code)
             fp8 = [sign.eq(code[7]), mm.eq(m8), sh.eq(sh8 + 1), nan.eq(code[:7] == 0x7F)]
         if self.variant != "fp8":
-            m4, sh4 = _e2m1_mantissa_shift(code[:4])
-            mb, shb = _e4m3_mantissa_shift(block.scale)
+            m4, sh4 = e2m1_mantissa_shift(code[:4])
+            mb, shb = e4m3_mantissa_shift(block.scale)
             fp4 = [sign.eq(code[3]), mm.eq(m4 * mb), sh.eq(sh4 + shb),
                    nan.eq(block.scale[:7] == 0x7F)]
         if self.variant == "mixed":

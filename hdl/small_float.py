@@ -6,9 +6,11 @@ one table of formats.
 
 from dataclasses import dataclass
 
+from amaranth.hdl import Cat, Const, Mux
+
 from golden import formats
 
-__all__ = ["HW_FORMATS", "SmallFloat", "small_float"]
+__all__ = ["HW_FORMATS", "SmallFloat", "small_float", "e4m3_mantissa_shift", "e2m1_mantissa_shift"]
 
 HW_FORMATS = ("e2m1", "e4m3", "e5m2")
 """The element formats the datapath handles in hardware."""
@@ -42,3 +44,19 @@ def small_float(fmt: str) -> SmallFloat:
     info = formats.format_info(fmt)
     max_code = int(formats.encode([formats.max_value(fmt)], fmt)[0])
     return SmallFloat(fmt, info.ebits, info.mbits, info.bias, max_code, info.inf_code, info.nan_code)
+
+
+def e4m3_mantissa_shift(code):
+    """E4M3 magnitude ``n * 2**-9`` as ``m << sh`` (``m`` 4 bits, ``sh`` 0..14); sign and NaN not handled."""
+    exp_field, mant = code[3:7], code[:3]
+    m = Mux(exp_field == 0, mant, Cat(mant, Const(1, 1)))
+    sh = Mux(exp_field == 0, 0, exp_field - 1).as_unsigned()
+    return m, sh
+
+
+def e2m1_mantissa_shift(code):
+    """E2M1 magnitude ``n * 2**-1`` as ``m << sh`` (``m`` 2 bits, ``sh`` 0..2); sign not handled."""
+    exp_field, mant = code[1:3], code[0]
+    m = Mux(exp_field == 0, mant, Cat(mant, Const(1, 1)))
+    sh = Mux(exp_field == 0, 0, exp_field - 1).as_unsigned()
+    return m, sh

@@ -60,11 +60,12 @@ def split_lanes(value: int, width: int, lanes: int) -> np.ndarray:
 
 
 def split_struct(value: int, layout: data.StructLayout) -> dict:
-    """Fields of a struct value, signed fields sign-extended."""
+    """Fields of a struct value, signed fields sign-extended (nested layouts stay raw integers)."""
     fields = {}
     for name, field in layout:
         raw = (value >> field.offset) & ((1 << field.width) - 1)
-        if field.shape.signed and raw >> (field.width - 1):
+        if not isinstance(field.shape, data.Layout) and Shape.cast(field.shape).signed \
+                and raw >> (field.width - 1):
             raw -= 1 << field.width
         fields[name] = raw
     return fields

@@ -1,0 +1,143 @@
+"""Rounding keys: enough of a wide value to round it exactly to any format of <= 7 significant bits.
+
+A key holds a value ``v = m8 * 2**(exp - 7)`` plus ``sticky`` (set when the
+true value lies strictly above that, by less than one unit of ``m8``'s LSB),
+with ``m8`` normalised (MSB set) unless the value is zero. Every rounding
+boundary of E4M3 and E2M1, and every threshold ``s_b * midpoint`` used by the
+activation quantization unit, has at most 7 significant bits, so comparisons
+and round-to-nearest-even decisions made on the key equal those made on the
+exact value. Keys are the activation unit's working form; ``docs/numerics.md``
+(section 4.2) gives the arithmetic they implement.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data
+
+__all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_eq",
+           "encode_key_e4m3", "key_div6_e4m3", "key_from_small_int", "key_const"]
+
+EXP_WIDTH = 12
+
+
+class RoundingKey(data.Struct):
+    m8: unsigned(8)
+    exp: signed(EXP_WIDTH)
+    sticky: unsigned(1)
+    zero: unsigned(1)
+    inf: unsigned(1)
+    nan: unsigned(1)
+    sign: unsigned(1)
+
+
+def _highest_bit(m: Module, value, name: str):
+    top = Signal(range(max(len(value), 2)), name=name)
+    for bit in range(len(value)):
+        with m.If(value[bit]):
+            m.d.comb += top.eq(bit)
+    return top
+
+
+def key_from_product(m: Module, product, exp_lsb, name: str):
+    """Key of ``product * 2**exp_lsb`` (``product`` unsigned, any width >= 8)."""
+    width = len(product)
+    key = Signal(RoundingKey, name=name)
+    top = _highest_bit(m, product, f"{name}_top")
+    norm = Signal(width, name=f"{name}_norm")
+    lead = Signal(range(width), name=f"{name}_lead")                 # leading zeros above top
+    m.d.comb += [
+        lead.eq(width - 1 - top),
+        norm.eq(product << lead),
+        key.m8.eq(norm[width - 8:]),
+        key.sticky.eq(norm[:width - 8] != 0),
+        key.exp.eq(top + exp_lsb),
+        key.zero.eq(product == 0),
+    ]
+    return key
+
+
+def key_from_small_int(m: Module, value, exp_lsb, name: str):
+    """Key of a small exact integer (<= 8 significant bits) times ``2**exp_lsb``."""
+    padded = Cat(Const(0, 8), value)
+    return key_from_product(m, padded, exp_lsb - 8, name)
+
+
+def key_const(value: float):
+    """The key of a positive constant with at most 8 significant bits, built in Python (no logic)."""
+    import math
+    mantissa, exponent = math.frexp(value)                # value = mantissa * 2**exponent, 0.5 <= m < 1
+    m8 = mantissa * 256
+    if value <= 0 or m8 != int(m8):
+        raise ValueError(f"key_const needs a positive value with <= 8 significant bits, got {value!r}")
+    bits = RoundingKey.const({"m8": int(m8), "exp": exponent - 1, "sticky": 0, "zero": 0, "inf": 0,
+                              "nan": 0, "sign": 0}).as_value()
+    return RoundingKey(bits)                                   # a view whose fields are constant slices
+
+
+def _ordered(key):
+    """Comparable bits of a non-negative finite-or-infinite magnitude (zero is smallest)."""
+    return Cat(key.sticky, key.m8, key.exp.as_unsigned() ^ (1 << (EXP_WIDTH - 1)), ~key.zero, key.inf)
+
+
+def key_magnitude_gt(a, b):
+    """``|a| > |b|`` (NaN not handled)."""
+    return _ordered(a) > _ordered(b)
+
+
+def key_magnitude_eq(a, b):
+    """``|a| == |b|`` exactly: equal keys without sticky bits."""
+    return (_ordered(a) == _ordered(b)) & ~a.sticky & ~b.sticky
+
+
+def encode_key_e4m3(m: Module, key, name: str):
+    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept."""
+    mb, bias, max_mag = 3, 7, 0x7E
+    deficit = Signal(signed(EXP_WIDTH + 1), name=f"{name}_deficit")
+    m.d.comb += deficit.eq((1 - bias) - key.exp)
+    shift = Signal(range(16), name=f"{name}_shift")                 # right shift of m8 to keep q
+    with m.If(deficit <= 0):
+        m.d.comb += shift.eq(8 - 1 - mb)
+    with m.Elif(deficit >= 9):
+        m.d.comb += shift.eq(9 + 8 - 1 - mb)
+    with m.Else():
+        m.d.comb += shift.eq(8 - 1 - mb + deficit)
+    wide = Signal(16, name=f"{name}_wide")
+    m.d.comb += wide.eq(Cat(Const(0, 8), key.m8))                  # m8 with 8 guard positions below
+    shifted = Signal(16, name=f"{name}_shifted")
+    m.d.comb += shifted.eq(wide >> shift)
+    q = shifted[8:]
+    guard = shifted[7]
+    sticky = (shifted[:7] != 0) | key.sticky
+    field = Signal(signed(EXP_WIDTH + 1), name=f"{name}_field")
+    m.d.comb += field.eq(Mux(deficit > 0, 1, key.exp + bias))
+    magnitude = Signal(signed(EXP_WIDTH + 6), name=f"{name}_mag")
+    m.d.comb += magnitude.eq(((field - 1) << mb) + q + (guard & (sticky | q[0])))
+    mag = Signal(7, name=f"{name}_m")
+    with m.If(key.nan):
+        m.d.comb += mag.eq(0x7F)
+    with m.Elif(key.inf | (magnitude > max_mag)):
+        m.d.comb += mag.eq(max_mag)
+    with m.Elif(key.zero):
+        m.d.comb += mag.eq(0)
+    with m.Else():
+        m.d.comb += mag.eq(magnitude)
+    return Cat(mag, key.sign)
+
+
+def key_div6_e4m3(m: Module, key, name: str):
+    """E4M3 code of ``|keyed value| / 6``, RNE, saturating (``inf`` -> 448).
+
+    ``v / 6 = (m8 / 3) * 2**(exp - 8)``: with ``q = m8 // 3`` (42 .. 85, at least 6
+    significant bits) and a sticky bit for ``m8 % 3`` or the key's own sticky,
+    ``q`` carries the 4 significant bits and the guard bit exactly.
+    """
+    q3 = Signal(7, name=f"{name}_q3")
+    r3 = Signal(2, name=f"{name}_r3")
+    with m.Switch(key.m8):
+        for v in range(256):
+            with m.Case(v):
+                m.d.comb += [q3.eq(v // 3), r3.eq(v % 3)]
+    scaled = key_from_product(m, Cat(Const(0, 1), q3), key.exp - 8 - 1, f"{name}_k")
+    out = Signal(RoundingKey, name=f"{name}_key")
+    m.d.comb += [out.eq(scaled), out.sticky.eq(scaled.sticky | (r3 != 0) | key.sticky),
+                 out.zero.eq(key.zero), out.inf.eq(key.inf), out.nan.eq(0), out.sign.eq(0)]
+    return encode_key_e4m3(m, out, f"{name}_enc")

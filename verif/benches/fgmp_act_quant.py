@@ -1,0 +1,214 @@
+"""cocotb bench: the activation quantization unit against golden.fgmp.quantize_activations.
+
+Realistic activations (per-channel log-normal scales, heavy tails), directed
+blocks (ties at every E2M1 threshold and E4M3 midpoint, zeros, subnormal
+inputs, NaN, ±Inf, overflow), random valid gaps and back-pressure; the sticky
+status register is checked against the OR of the golden block statuses.
+"""
+
+import cocotb
+import ml_dtypes
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from golden import fgmp, formats
+from hdl.fgmp_act_quant import FGMPActQuant
+from hdl.fgmp_vmac import block_layout
+from verif.bench_support import pack, params, record_summary, resolved, rng, split_struct
+
+DTYPES = {"bf16": (ml_dtypes.bfloat16, np.uint16), "fp16": (np.float16, np.uint16), "fp32": (np.float32, np.uint32)}
+
+
+def to_format(x, fmt):
+    """Values representable in the input format, and their bit patterns."""
+    dtype, bits = DTYPES[fmt]
+    with np.errstate(over="ignore"):
+        cast = np.asarray(x, np.float64).astype(dtype)
+    return cast.astype(np.float64), cast.view(bits)
+
+
+def realistic(gen, rows, channels):
+    scale = np.exp(1.2 * gen.standard_normal(channels))
+    x = gen.standard_t(4, (rows, channels)) * scale
+    return x
+
+
+def directed(gen, channels, fmt):
+    """Rows of special blocks; tensor scale 1 makes y = x, so ties are exact."""
+    mids = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0]
+    e4m3_mids = [1.0625, 17.0, 0.01171875, 300.0, 0.0009765625]       # ties of E4M3 RNE
+    blocks = [
+        [6.0] + mids + [-m for m in mids] + [0.0],                    # s_b = 1: every E2M1 tie, both signs
+        [6.0 * 1.125] + [m * 1.125 for m in mids] + e4m3_mids[:4] + [-0.0, 3.0, 0.5, 0.0],
+        e4m3_mids + [448.0, -448.0, 464.0, 0.0, 1e-3, -1e-3, 5e-3, 2.0 ** -10, -(2.0 ** -11), 7.0, 8.0],
+        [0.0] * 16,                                                   # all-zero block
+        [2.0 ** -20, -(2.0 ** -21), 2.0 ** -24, 2.0 ** -14] + [0.0] * 12,   # tiny and FP16 subnormals
+        [1e6, -2e5] + [1.0] * 14,                                     # overflow (status 4)
+        [np.inf, 1.0, -2.0] + [0.5] * 13,                             # Inf (status 2)
+        [np.nan, 3.0, -np.inf] + [0.25] * 13,                         # NaN (status 1) forces FP8
+    ]
+    blocks = [b[:16] + [0.0] * (16 - len(b[:16])) for b in blocks]
+    per_row = channels // 16
+    flat = [v for b in blocks for v in b]
+    flat += [0.0] * (-len(flat) % channels)
+    return np.array(flat, dtype=np.float64).reshape(-1, channels)
+
+
+async def start(dut):
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    dut.i__valid.value = 0
+    dut.o__ready.value = 0
+    dut.sens_we.value = 0
+    dut.status_clear.value = 0
+    await RisingEdge(dut.clk)
+    await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+async def configure(dut, codes, s_t, threshold):
+    dut.inv_scale.value = int(np.float32(1.0 / np.float64(np.float32(s_t))).view(np.uint32))
+    dut.threshold.value = int(threshold)
+    for b in range(len(codes) // 16):
+        await RisingEdge(dut.clk)
+        dut.sens_addr.value = b
+        dut.sens_data.value = pack(dut_layout_sens(), [int(c) for c in codes[16 * b:16 * b + 16]])
+        dut.sens_we.value = 1
+    await RisingEdge(dut.clk)
+    dut.sens_we.value = 0
+    dut.status_clear.value = 1
+    await RisingEdge(dut.clk)
+    dut.status_clear.value = 0
+    await RisingEdge(dut.clk)
+
+
+def dut_layout_sens():
+    from amaranth.hdl import unsigned
+    from amaranth.lib import data
+    return data.ArrayLayout(unsigned(8), 16)
+
+
+async def stream_blocks(dut, payloads, gen, p_valid, p_ready, layout):
+    """Drive input payloads, collect as many output blocks; returns (outputs, accept cycles)."""
+    sent, out, cycle, accepts = 0, [], 0, []
+    while len(out) < len(payloads):
+        await RisingEdge(dut.clk)
+        cycle += 1
+        if cycle > 50 * len(payloads) + 100:
+            raise AssertionError(f"timeout: {sent} sent, {len(out)} received of {len(payloads)}")
+        valid = sent < len(payloads) and gen.random() < p_valid
+        dut.i__valid.value = int(valid)
+        if valid:
+            dut.i__payload.value = payloads[sent]
+        ready = gen.random() < p_ready
+        dut.o__ready.value = int(ready)
+        await ReadOnly()
+        if valid and dut.i__ready.value == 1:
+            sent += 1
+            accepts.append(cycle)
+        if ready and dut.o__valid.value == 1:
+            out.append(split_struct(resolved(dut.o__payload), layout))
+    await RisingEdge(dut.clk)
+    dut.i__valid.value = 0
+    return out, accepts
+
+
+def input_payloads(bits, channels):
+    layout_values = None
+    payloads = []
+    width = bits.dtype.itemsize * 8
+    for row in bits:
+        for b in range(channels // 16):
+            value = 0
+            for c, v in enumerate(row[16 * b:16 * b + 16]):
+                value |= int(v) << (width * c)
+            payloads.append(value | (b << (16 * width)))
+    return payloads
+
+
+def compare(dut, out, golden, channels):
+    mismatches = 0
+    per_row = channels // 16
+    for j, blk in enumerate(out):
+        r, b = divmod(j, per_row)
+        codes = [(blk["codes"] >> (8 * c)) & 0xFF for c in range(16)]
+        want = (int(golden.modes[r, b]), [int(c) for c in golden.codes[r, 16 * b:16 * b + 16]],
+                int(golden.scale_codes[r, b]))
+        if (blk["fp8"], codes, blk["scale"]) != want:
+            mismatches += 1
+            if mismatches <= 5:
+                dut._log.error(f"row {r} block {b}: hardware fp8={blk['fp8']} scale={blk['scale']:#x} "
+                               f"codes={codes}; golden fp8={want[0]} scale={want[2]:#x} codes={want[1]}")
+    return mismatches
+
+
+async def check_batch(dut, x, channel_fisher, s_t, threshold, fmt, gen, p_valid, p_ready):
+    values, bits = to_format(x, fmt)
+    golden = fgmp.quantize_activations(values, channel_fisher, threshold, tensor_scale=s_t, input_format=fmt)
+    codes, _ = fgmp.sensitivity_codes(channel_fisher)
+    await configure(dut, codes, s_t, threshold)
+    out, accepts = await stream_blocks(dut, input_payloads(bits, x.shape[1]), gen, p_valid, p_ready,
+                                       block_layout("mixed"))
+    mismatches = compare(dut, out, golden, x.shape[1])
+    await RisingEdge(dut.clk)
+    status = resolved(dut.status)
+    want_status = int(np.bitwise_or.reduce(golden.status.ravel()))
+    if status != want_status:
+        dut._log.error(f"status register {status:#x}, golden {want_status:#x}")
+        mismatches += 1
+    return len(out), mismatches, accepts, golden
+
+
+@cocotb.test()
+async def realistic_activations_with_gaps_and_backpressure(dut):
+    p, gen = params(), rng()
+    await start(dut)
+    channels = p["channels"]
+    blocks = mismatches = fp8_blocks = 0
+    for trial in range(p["trials"]):
+        x = realistic(gen, p["rows"], channels)
+        cf = gen.random(channels) ** 4
+        calib, _ = to_format(realistic(gen, 32, channels), p["input_format"])
+        s_t = fgmp.tensor_scale_for(calib)
+        t = fgmp.calibrate_activation_threshold(calib, cf, gen.choice([0.1, 0.3, 0.6]), tensor_scale=s_t,
+                                                input_format=p["input_format"])
+        n, bad, _, golden = await check_batch(dut, x, cf, s_t, t, p["input_format"], gen, 0.7, 0.6)
+        blocks += n
+        mismatches += bad
+        fp8_blocks += int(golden.modes.sum())
+    record_summary("realistic_activations_with_gaps_and_backpressure", vectors=blocks, mismatches=mismatches,
+                   fp8_blocks=fp8_blocks)
+    assert mismatches == 0
+
+
+@cocotb.test()
+async def directed_ties_zeros_and_specials(dut):
+    p, gen = params(), rng()
+    await start(dut)
+    channels = p["channels"]
+    x = directed(gen, channels, p["input_format"])
+    cf = np.linspace(0.0, 1.0, channels)
+    blocks = mismatches = 0
+    for threshold in (-1, 0, 2 ** 40, 2 ** 62):
+        n, bad, _, _ = await check_batch(dut, x, cf, 1.0, threshold, p["input_format"], gen, 0.8, 0.8)
+        blocks += n
+        mismatches += bad
+    record_summary("directed_ties_zeros_and_specials", vectors=blocks, mismatches=mismatches)
+    assert mismatches == 0
+
+
+@cocotb.test()
+async def throughput(dut):
+    """Continuous input, output always ready: cycles per block (a measurement)."""
+    p, gen = params(), rng()
+    await start(dut)
+    channels = p["channels"]
+    x = realistic(gen, p["rows"], channels)
+    cf = gen.random(channels)
+    s_t = fgmp.tensor_scale_for(to_format(x, p["input_format"])[0])
+    n, bad, accepts, _ = await check_batch(dut, x, cf, s_t, 10 ** 9, p["input_format"], gen, 1.0, 1.0)
+    cycles_per_block = (accepts[-1] - accepts[0] + 1) / len(accepts)
+    dut._log.info(f"cycles per block: {cycles_per_block}")
+    record_summary("throughput", vectors=n, mismatches=bad, cycles_per_block=cycles_per_block)
+    assert bad == 0

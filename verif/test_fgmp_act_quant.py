@@ -1,0 +1,44 @@
+"""FGMP activation quantization unit: bit-exact against golden.fgmp.quantize_activations."""
+
+import pytest
+
+from hdl.fgmp_act_quant import FGMPActQuant
+from sim.runner import available_simulators, run_bench
+
+QUICK = {"trials": 3, "rows": 6, "channels": 128}
+LONG = {"trials": 40, "rows": 16, "channels": 256}
+
+
+def check(result):
+    assert result.passed, f"{result.failures} of {result.tests} cocotb tests failed (seed {result.seed})"
+    tests = result.summary["tests"]
+    assert all(t["mismatches"] == 0 for t in tests.values())
+    return tests
+
+
+@pytest.mark.parametrize("sim", available_simulators())
+@pytest.mark.parametrize("input_format", ["bf16", "fp16", "fp32"])
+def test_act_quant_matches_golden(input_format, sim):
+    tests = check(run_bench(f"actquant-{input_format}", FGMPActQuant,
+                            {"input_format": input_format, "max_channels": 256},
+                            "verif.benches.fgmp_act_quant", sim=sim,
+                            stimulus={"input_format": input_format, **QUICK}))
+    assert tests["realistic_activations_with_gaps_and_backpressure"]["vectors"] == \
+        QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("sim", available_simulators())
+@pytest.mark.parametrize("input_format", ["bf16", "fp16", "fp32"])
+def test_act_quant_long_random(input_format, sim):
+    check(run_bench(f"actquant-{input_format}", FGMPActQuant, {"input_format": input_format, "max_channels": 256},
+                    "verif.benches.fgmp_act_quant", sim=sim,
+                    testcase="realistic_activations_with_gaps_and_backpressure",
+                    stimulus={"input_format": input_format, **LONG}))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"input_format": "fp8"}, "'fp8'"), ({"max_channels": 40}, "multiple of 16"), ({"max_channels": 0}, "0")])
+def test_invalid_parameters_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FGMPActQuant(**kwargs)
