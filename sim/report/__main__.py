@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from golden import imunpack, metrics, minilm
+from golden import fgmp, imunpack, metrics, minilm
 from sim.runner import REPO, SUMMARIES
 
 from . import schemes
@@ -110,6 +110,34 @@ def unpack_ratios(layers, calib, rows: int = 64) -> dict:
                 entry[strategy] = r.ratio
             out[name][b] = entry
     return out
+
+
+def activation_decisions(layers, calib, fraction: float = 0.25) -> dict:
+    """How often the unit's integer decision differs from the ideal floating-point one.
+
+    Ideal: ``sum F_c (Q4 - Q8)**2`` with the unquantized channel sensitivities
+    ``F_c = sum_i W_ic**2`` and a float threshold for the same fraction; hardware:
+    the unit's integer score with 8-bit codes. Both see the same BF16 inputs and
+    quantized values, so they differ only through the 8-bit sensitivities.
+    """
+    total = differ = 0
+    distances = []
+    for name, (w, _) in layers.items():
+        x = fgmp.round_to_input_format(calib.inputs[name], "bf16")
+        channel = (w.astype(np.float64) ** 2).sum(0)
+        s_t = np.float32(calib.amax[name] / fgmp.FP8_MAX)
+        t_hw = fgmp.calibrate_activation_threshold(x, channel, fraction, tensor_scale=s_t)
+        hw = fgmp.quantize_activations(x, channel, t_hw, tensor_scale=s_t).modes
+        ideal_scores = fgmp.block_scores(x, channel, tensor_scale=s_t)
+        t_ideal = fgmp.threshold_for_fraction(ideal_scores, fraction)
+        ideal = ideal_scores > t_ideal
+        mask = hw != ideal
+        total += hw.size
+        differ += int(mask.sum())
+        distances += list(np.abs(ideal_scores[mask] - t_ideal) / max(t_ideal, 1e-300))
+    return {"fraction": fraction, "blocks": total, "differ": differ, "rate": differ / max(total, 1),
+            "median_relative_distance": float(np.median(distances)) if distances else 0.0,
+            "max_relative_distance": float(np.max(distances)) if distances else 0.0}
 
 
 # ---------------------------------------------------------------------------------- output
@@ -246,10 +274,16 @@ def main(argv=None) -> None:
         ratios = unpack_ratios(layers, calib)
         unpack_path.write_text(json.dumps(ratios))
 
-    write(results, ratios, layers, norms, paraphrase, len(texts), fisher_file is not None)
+    decisions_path = cache / f"decisions-{digest}.json"
+    if decisions_path.exists() and not args.no_cache:
+        decisions = json.loads(decisions_path.read_text())
+    else:
+        decisions = activation_decisions(layers, calib)
+        decisions_path.write_text(json.dumps(decisions))
+    write(results, ratios, decisions, layers, norms, paraphrase, len(texts), fisher_file is not None)
 
 
-def write(results, ratios, layers, norms, paraphrase, n_texts, real_fisher) -> None:
+def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, real_fisher) -> None:
     md = ["# cxlquant report: quantization schemes on all-MiniLM-L6-v2", "",
           f"Model: all-MiniLM-L6-v2 (6 layers, hidden 384, FFN 1536), NumPy forward pass, {len(layers)} "
           f"linear layers, {sum(w.size for w, _ in layers.values()):,} weights. {n_texts} fixed sentences.",
@@ -274,6 +308,12 @@ def write(results, ratios, layers, norms, paraphrase, n_texts, real_fisher) -> N
     fgmp_md, fgmp_h = _table(["scheme", "weight FP8 fraction", "activation FP8 fraction (run time)",
                               "bits/elem", "cosine mean"], fgmp_rows)
     md += ["## FGMP fraction sweep", "", fgmp_md, ""]
+    decision_line = (f"On the real layer inputs ({decisions['blocks']:,} BF16 blocks, {decisions['fraction']:.0%} FP8), "
+                     f"the activation unit's integer decision (8-bit channel sensitivities) differs from the ideal "
+                     f"floating-point decision in {decisions['differ']} blocks ({decisions['rate']:.3%}); those "
+                     f"blocks' ideal scores lie at a median {decisions['median_relative_distance']:.2%} (at most "
+                     f"{decisions['max_relative_distance']:.2%}) from the ideal threshold.")
+    md += ["### Activation decisions: hardware rule against the ideal", "", decision_line, ""]
     detail = ["FP8 (E4M3, W+A)", "NVFP4 (W+A)", "MXFP4 (W+A)", "FGMP fisher-proxy 25% FP8", "SmartQuant k=4",
               f"HGQ beta={HGQ_BETAS[1]:g}"]
     layer_rows = [[name] + [results[d]["sqnr_db_per_layer"][name] for d in detail] for name in layers]
@@ -299,7 +339,7 @@ def write(results, ratios, layers, norms, paraphrase, n_texts, real_fisher) -> N
     body += ["<h2>Summary</h2>", summary_h,
              f'<h2>Plots</h2><img src="data:image/png;base64,{figs["pareto"]}">'
              f'<img src="data:image/png;base64,{figs["fgmp"]}"><img src="data:image/png;base64,{figs["traffic"]}">',
-             "<h2>FGMP fraction sweep</h2>", fgmp_h, "<h2>Weight SQNR per layer (dB)</h2>", layer_h,
+             "<h2>FGMP fraction sweep</h2>", fgmp_h, f"<p>{html.escape(decision_line)}</p>", "<h2>Weight SQNR per layer (dB)</h2>", layer_h,
              "<h2>IM-Unpack ratio per layer</h2>", unpack_h] + hw_h
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;"
              "font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
