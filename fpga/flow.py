@@ -20,6 +20,7 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -51,10 +52,8 @@ def _codec_encoder():
 
 
 def _vmac(blocks, variant):
-    def make():
-        from hdl.fgmp_vmac import FGMPVmac
-        return FGMPVmac(blocks, variant)
-    return make
+    from hdl.fgmp_vmac import FGMPVmac
+    return FGMPVmac(blocks, variant)
 
 
 def _act_quant():
@@ -75,7 +74,7 @@ class Config:
 CONFIGS = [
     Config("codec-e4m3-decoder-x16", _codec_decoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
     Config("codec-e4m3-encoder-x16", _codec_encoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
-    *[Config(f"vmac-{variant}-x{blocks}", _vmac(blocks, variant), {"blocks": blocks, "variant": variant})
+    *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant})
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
 ]
