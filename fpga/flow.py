@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -187,6 +188,10 @@ def main(argv=None) -> int:
         parser.error(f"unknown configuration(s) {sorted(unknown)}; known: {[c.name for c in CONFIGS]}")
     digest = _hdl_digest()
     BUILD.mkdir(parents=True, exist_ok=True)
+    for config in chosen:                                   # results of older sources are stale
+        for old in BUILD.glob(f"{config.name}-*"):
+            if old.name != f"{config.name}-{digest}" and old.is_dir():
+                shutil.rmtree(old)
     results, failures = {}, []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_config, c, digest): c for c in chosen}

@@ -23,6 +23,7 @@ import numpy as np
 from . import formats
 from ._blocks import as_finite_array, block_amax, check_positive_int, to_blocks
 from . import nvfp4
+from .fgmp_dot import dot
 from .nvfp4 import block_scale_codes
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "STATUS_NAN", "STATUS_INF", "STATUS_OVERFLOW", "INPUT_FORMATS",
     "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
     "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_scores",
-    "calibrate_activation_threshold", "quantize_activations",
+    "calibrate_activation_threshold", "quantize_activations", "dot",
 ]
 
 BLOCK = 16
