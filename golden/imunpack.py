@@ -122,28 +122,26 @@ def _split_cols(u: Unpacked, idx: np.ndarray, s: int) -> None:
     u.col_scale = np.concatenate([u.col_scale, u.col_scale[idx] * s])
 
 
-def unpack_rows(a, b: int) -> Unpacked:
-    """Split rows of ``a`` until every entry fits in ``b`` bits (``|x| < 2**(b-1)``)."""
+def _unpack_lines(a, b: int, axis: int) -> Unpacked:
     b = _check_bits(b)
     s = 1 << (b - 1)
     u = _start(_as_int_matrix(a, "a"), b)
+    split = _split_rows if axis == 0 else _split_cols
     while True:
-        bad = np.flatnonzero((np.abs(u.matrix) >= s).any(axis=1))
+        bad = np.flatnonzero((np.abs(u.matrix) >= s).any(axis=1 - axis))
         if not bad.size:
             return u
-        _split_rows(u, bad, s)
+        split(u, bad, s)
+
+
+def unpack_rows(a, b: int) -> Unpacked:
+    """Split rows of ``a`` until every entry fits in ``b`` bits (``|x| < 2**(b-1)``)."""
+    return _unpack_lines(a, b, axis=0)
 
 
 def unpack_cols(a, b: int) -> Unpacked:
     """Split columns of ``a`` until every entry fits in ``b`` bits."""
-    b = _check_bits(b)
-    s = 1 << (b - 1)
-    u = _start(_as_int_matrix(a, "a"), b)
-    while True:
-        bad = np.flatnonzero((np.abs(u.matrix) >= s).any(axis=0))
-        if not bad.size:
-            return u
-        _split_cols(u, bad, s)
+    return _unpack_lines(a, b, axis=1)
 
 
 def unpack_both(a, b: int) -> Unpacked:

@@ -104,6 +104,15 @@ class BenchResult:
     def passed(self) -> bool:
         return self.tests > 0 and self.failures == 0
 
+    def checked(self) -> dict:
+        """The per-test figures, after asserting every test passed with no mismatch against golden."""
+        assert self.passed, f"{self.failures} of {self.tests} cocotb tests failed (seed {self.seed})"
+        tests = self.summary.get("tests", {})
+        assert tests, "the bench wrote no summary"
+        bad = {name: t["mismatches"] for name, t in tests.items() if t.get("mismatches")}
+        assert not bad, f"mismatches against the golden model: {bad} (seed {self.seed})"
+        return tests
+
 
 def _config_key(name: str, factory: Callable, params: dict) -> str:
     blob = json.dumps({"name": name, "factory": f"{factory.__module__}.{factory.__qualname__}",

@@ -7,11 +7,12 @@ import os
 
 import cocotb
 import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
 __all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved",
-           "pack"]
+           "pack", "stream_through"]
 
 
 def pack(shape, value) -> int:
@@ -82,3 +83,37 @@ def record_summary(test: str, **figures) -> None:
     summary["tests"][test] = figures
     with open(path, "w") as f:
         json.dump(summary, f, indent=1, default=int)
+
+
+async def stream_through(dut, payloads: list[int], n_out: int, gen: np.random.Generator, *,
+                         p_valid: float = 1.0, p_ready: float = 1.0, read=resolved):
+    """Drive stream ``i`` with ``payloads`` and collect ``n_out`` beats of stream ``o``.
+
+    One coroutine plays source and sink: each cycle it offers the next payload
+    with probability ``p_valid`` and raises ``o.ready`` with probability
+    ``p_ready``, then samples both handshakes in the ReadOnly phase (the
+    transfers of the coming clock edge). Returns ``(outputs, accept_cycles)``,
+    outputs in arrival order as ``read(dut.o__payload)``.
+    """
+    sent, out, cycle, accepts = 0, [], 0, []
+    limit = 50 * (len(payloads) + n_out) + 100
+    while len(out) < n_out:
+        await RisingEdge(dut.clk)
+        cycle += 1
+        if cycle > limit:
+            raise AssertionError(f"timeout: {sent}/{len(payloads)} beats in, {len(out)}/{n_out} out")
+        valid = sent < len(payloads) and gen.random() < p_valid
+        dut.i__valid.value = int(valid)
+        if valid:
+            dut.i__payload.value = payloads[sent]
+        ready = gen.random() < p_ready
+        dut.o__ready.value = int(ready)
+        await ReadOnly()
+        if valid and dut.i__ready.value == 1:
+            sent += 1
+            accepts.append(cycle)
+        if ready and dut.o__valid.value == 1:
+            out.append(read(dut.o__payload))
+    await RisingEdge(dut.clk)
+    dut.i__valid.value = 0
+    return out, accepts

@@ -7,34 +7,29 @@ from sim.runner import available_simulators, run_bench
 
 QUICK = {"trials": 3, "rows": 6, "channels": 128}
 LONG = {"trials": 40, "rows": 16, "channels": 256}
+FORMATS = ["bf16", "fp16", "fp32"]
 
 
-def check(result):
-    assert result.passed, f"{result.failures} of {result.tests} cocotb tests failed (seed {result.seed})"
-    tests = result.summary["tests"]
-    assert all(t["mismatches"] == 0 for t in tests.values())
-    return tests
+def run_unit(input_format, sim, stimulus, testcase=None):
+    return run_bench(f"actquant-{input_format}", FGMPActQuant, {"input_format": input_format, "max_channels": 256},
+                     "verif.benches.fgmp_act_quant", sim=sim, testcase=testcase,
+                     stimulus={"input_format": input_format, **stimulus}).checked()
 
 
 @pytest.mark.parametrize("sim", available_simulators())
-@pytest.mark.parametrize("input_format", ["bf16", "fp16", "fp32"])
+@pytest.mark.parametrize("input_format", FORMATS)
 def test_act_quant_matches_golden(input_format, sim):
-    tests = check(run_bench(f"actquant-{input_format}", FGMPActQuant,
-                            {"input_format": input_format, "max_channels": 256},
-                            "verif.benches.fgmp_act_quant", sim=sim,
-                            stimulus={"input_format": input_format, **QUICK}))
-    assert tests["realistic_activations_with_gaps_and_backpressure"]["vectors"] == \
-        QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16
+    tests = run_unit(input_format, sim, QUICK)
+    blocks = QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16
+    assert tests["realistic_activations_with_gaps_and_backpressure"]["vectors"] == blocks
+    assert tests["throughput"]["cycles_per_block"] == 1.0
 
 
 @pytest.mark.regress
 @pytest.mark.parametrize("sim", available_simulators())
-@pytest.mark.parametrize("input_format", ["bf16", "fp16", "fp32"])
+@pytest.mark.parametrize("input_format", FORMATS)
 def test_act_quant_long_random(input_format, sim):
-    check(run_bench(f"actquant-{input_format}", FGMPActQuant, {"input_format": input_format, "max_channels": 256},
-                    "verif.benches.fgmp_act_quant", sim=sim,
-                    testcase="realistic_activations_with_gaps_and_backpressure",
-                    stimulus={"input_format": input_format, **LONG}))
+    run_unit(input_format, sim, LONG, "realistic_activations_with_gaps_and_backpressure")
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -10,29 +10,26 @@ LONG = {"trials": 60, "rows": 40, "throughput_rows": 64}
 CONFIGS = [(1, "mixed"), (2, "mixed"), (1, "fp8"), (1, "fp4")]
 
 
-def check(result):
-    assert result.passed, f"{result.failures} of {result.tests} cocotb tests failed (seed {result.seed})"
-    tests = result.summary["tests"]
-    assert all(t["mismatches"] == 0 for t in tests.values())
-    return tests
+def run_vmac(blocks, variant, sim, stimulus, testcase=None):
+    return run_bench(f"vmac-{variant}-x{blocks}", FGMPVmac, {"blocks": blocks, "variant": variant},
+                     "verif.benches.fgmp_vmac", sim=sim, testcase=testcase,
+                     stimulus={"blocks": blocks, "variant": variant, **stimulus}).checked()
 
 
 @pytest.mark.parametrize("sim", available_simulators())
 @pytest.mark.parametrize("blocks, variant", CONFIGS)
 def test_vmac_matches_golden(blocks, variant, sim):
-    tests = check(run_bench(f"vmac-{variant}-x{blocks}", FGMPVmac, {"blocks": blocks, "variant": variant},
-                            "verif.benches.fgmp_vmac", sim=sim, stimulus={"blocks": blocks, "variant": variant,
-                                                                          **QUICK}))
+    tests = run_vmac(blocks, variant, sim, QUICK)
     assert tests["random_rows_with_gaps_and_backpressure"]["vectors"] == QUICK["trials"] * QUICK["rows"]
+    assert set(tests["throughput_per_pairing"]["cycles_per_block"].values()) == {1 / blocks}
 
 
 @pytest.mark.regress
 @pytest.mark.parametrize("sim", available_simulators())
 @pytest.mark.parametrize("blocks, variant", CONFIGS)
 def test_vmac_long_random(blocks, variant, sim):
-    check(run_bench(f"vmac-{variant}-x{blocks}", FGMPVmac, {"blocks": blocks, "variant": variant},
-                    "verif.benches.fgmp_vmac", sim=sim,
-                    stimulus={"blocks": blocks, "variant": variant, **LONG}))
+    tests = run_vmac(blocks, variant, sim, LONG, "random_rows_with_gaps_and_backpressure")
+    assert tests["random_rows_with_gaps_and_backpressure"]["vectors"] == LONG["trials"] * LONG["rows"]
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -11,19 +11,15 @@ from verif.harness import CodecHarness
 RANDOM_VECTORS = 100_000
 
 
-def check(result):
-    assert result.passed, f"{result.failures} of {result.tests} cocotb tests failed (seed {result.seed})"
-    tests = result.summary["tests"]
-    assert all(t["mismatches"] == 0 for t in tests.values())
-    return tests
+def run_codecs(fmt, sim, random_vectors, testcase=None):
+    return run_bench(f"codecs-{fmt}", CodecHarness, {"fmt": fmt, "lanes": 16}, "verif.benches.format_codecs",
+                     sim=sim, testcase=testcase, stimulus={"random_vectors": random_vectors}).checked()
 
 
 @pytest.mark.parametrize("sim", available_simulators())
 @pytest.mark.parametrize("fmt", HW_FORMATS)
 def test_codecs_match_golden_bit_for_bit(fmt, sim):
-    tests = check(run_bench(f"codecs-{fmt}", CodecHarness, {"fmt": fmt, "lanes": 16},
-                            "verif.benches.format_codecs", sim=sim,
-                            stimulus={"random_vectors": RANDOM_VECTORS}))
+    tests = run_codecs(fmt, sim, RANDOM_VECTORS)
     assert tests["encoder_random_values"]["vectors"] == RANDOM_VECTORS
     assert tests["decoder_every_code"]["vectors"] == 2 ** (1 + {"e2m1": 3}.get(fmt, 7))
 
@@ -32,9 +28,7 @@ def test_codecs_match_golden_bit_for_bit(fmt, sim):
 @pytest.mark.parametrize("sim", available_simulators())
 @pytest.mark.parametrize("fmt", HW_FORMATS)
 def test_codecs_long_random(fmt, sim):
-    check(run_bench(f"codecs-{fmt}", CodecHarness, {"fmt": fmt, "lanes": 16},
-                    "verif.benches.format_codecs", sim=sim, testcase="encoder_random_values",
-                    stimulus={"random_vectors": 2_000_000}))
+    assert run_codecs(fmt, sim, 2_000_000, "encoder_random_values")["encoder_random_values"]["vectors"] == 2_000_000
 
 
 @pytest.mark.parametrize("make, match", [

@@ -9,14 +9,17 @@ status register is checked against the OR of the golden block statuses.
 import cocotb
 import ml_dtypes
 import numpy as np
+from amaranth.hdl import unsigned
+from amaranth.lib import data
 from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 
-from golden import fgmp, formats
-from hdl.fgmp_act_quant import FGMPActQuant
+from golden import fgmp
 from hdl.fgmp_vmac import block_layout
-from verif.bench_support import pack, params, record_summary, resolved, rng, split_struct
+from verif.bench_support import (pack, params, record_summary, resolved, rng, split_struct,
+                                 stream_through)
 
+SENSITIVITY_ROW = data.ArrayLayout(unsigned(8), 16)
 DTYPES = {"bf16": (ml_dtypes.bfloat16, np.uint16), "fp16": (np.float16, np.uint16), "fp32": (np.float32, np.uint32)}
 
 
@@ -34,10 +37,10 @@ def realistic(gen, rows, channels):
     return x
 
 
-def directed(gen, channels, fmt):
+def directed(channels):
     """Rows of special blocks; tensor scale 1 makes y = x, so ties are exact."""
     mids = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0]
-    e4m3_mids = [1.0625, 17.0, 0.01171875, 300.0, 0.0009765625]       # ties of E4M3 RNE
+    e4m3_mids = [1.0625, 17.0, 5.5 * 2.0 ** -9, 304.0, 2.0 ** -10]     # E4M3 midpoints: RNE ties
     blocks = [
         [6.0] + mids + [-m for m in mids] + [0.0],                    # s_b = 1: every E2M1 tie, both signs
         [6.0 * 1.125] + [m * 1.125 for m in mids] + e4m3_mids[:4] + [-0.0, 3.0, 0.5, 0.0],
@@ -49,7 +52,6 @@ def directed(gen, channels, fmt):
         [np.nan, 3.0, -np.inf] + [0.25] * 13,                         # NaN (status 1) forces FP8
     ]
     blocks = [b[:16] + [0.0] * (16 - len(b[:16])) for b in blocks]
-    per_row = channels // 16
     flat = [v for b in blocks for v in b]
     flat += [0.0] * (-len(flat) % channels)
     return np.array(flat, dtype=np.float64).reshape(-1, channels)
@@ -73,7 +75,7 @@ async def configure(dut, codes, s_t, threshold):
     for b in range(len(codes) // 16):
         await RisingEdge(dut.clk)
         dut.sens_addr.value = b
-        dut.sens_data.value = pack(dut_layout_sens(), [int(c) for c in codes[16 * b:16 * b + 16]])
+        dut.sens_data.value = pack(SENSITIVITY_ROW, [int(c) for c in codes[16 * b:16 * b + 16]])
         dut.sens_we.value = 1
     await RisingEdge(dut.clk)
     dut.sens_we.value = 0
@@ -83,39 +85,7 @@ async def configure(dut, codes, s_t, threshold):
     await RisingEdge(dut.clk)
 
 
-def dut_layout_sens():
-    from amaranth.hdl import unsigned
-    from amaranth.lib import data
-    return data.ArrayLayout(unsigned(8), 16)
-
-
-async def stream_blocks(dut, payloads, gen, p_valid, p_ready, layout):
-    """Drive input payloads, collect as many output blocks; returns (outputs, accept cycles)."""
-    sent, out, cycle, accepts = 0, [], 0, []
-    while len(out) < len(payloads):
-        await RisingEdge(dut.clk)
-        cycle += 1
-        if cycle > 50 * len(payloads) + 100:
-            raise AssertionError(f"timeout: {sent} sent, {len(out)} received of {len(payloads)}")
-        valid = sent < len(payloads) and gen.random() < p_valid
-        dut.i__valid.value = int(valid)
-        if valid:
-            dut.i__payload.value = payloads[sent]
-        ready = gen.random() < p_ready
-        dut.o__ready.value = int(ready)
-        await ReadOnly()
-        if valid and dut.i__ready.value == 1:
-            sent += 1
-            accepts.append(cycle)
-        if ready and dut.o__valid.value == 1:
-            out.append(split_struct(resolved(dut.o__payload), layout))
-    await RisingEdge(dut.clk)
-    dut.i__valid.value = 0
-    return out, accepts
-
-
 def input_payloads(bits, channels):
-    layout_values = None
     payloads = []
     width = bits.dtype.itemsize * 8
     for row in bits:
@@ -148,8 +118,9 @@ async def check_batch(dut, x, channel_fisher, s_t, threshold, fmt, gen, p_valid,
     golden = fgmp.quantize_activations(values, channel_fisher, threshold, tensor_scale=s_t, input_format=fmt)
     codes, _ = fgmp.sensitivity_codes(channel_fisher)
     await configure(dut, codes, s_t, threshold)
-    out, accepts = await stream_blocks(dut, input_payloads(bits, x.shape[1]), gen, p_valid, p_ready,
-                                       block_layout("mixed"))
+    payloads = input_payloads(bits, x.shape[1])
+    out, accepts = await stream_through(dut, payloads, len(payloads), gen, p_valid=p_valid, p_ready=p_ready,
+                                        read=lambda h: split_struct(resolved(h), block_layout("mixed")))
     mismatches = compare(dut, out, golden, x.shape[1])
     await RisingEdge(dut.clk)
     status = resolved(dut.status)
@@ -187,7 +158,7 @@ async def directed_ties_zeros_and_specials(dut):
     p, gen = params(), rng()
     await start(dut)
     channels = p["channels"]
-    x = directed(gen, channels, p["input_format"])
+    x = directed(channels)
     cf = np.linspace(0.0, 1.0, channels)
     blocks = mismatches = 0
     for threshold in (-1, 0, 2 ** 40, 2 ** 62):

@@ -9,11 +9,11 @@ cycle. Results are compared in order (the datapath keeps row order).
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from golden import fgmp_dot
 from hdl.fgmp_vmac import BLOCK, beat_layout
-from verif.bench_support import pack, params, record_summary, resolved, rng
+from verif.bench_support import pack, params, record_summary, rng, stream_through
 
 PAIRINGS = {"fp4xfp4": (False, False), "fp4xfp8": (False, True), "fp8xfp4": (True, False), "fp8xfp8": (True, True)}
 
@@ -77,32 +77,12 @@ def beats(rows: Rows, variant: str, per_beat: int) -> list[int]:
 
 
 async def run(dut, payloads, n_rows, sw, sa, gen, p_valid=1.0, p_ready=1.0):
-    """Drive ``payloads`` and collect ``n_rows`` results; returns (results, cycles, first/last accept)."""
+    """Set the tensor scales while idle, then stream ``payloads``; returns (results, accept cycles)."""
     dut.w_scale.value = int(np.float32(sw).view(np.uint32))
     dut.a_scale.value = int(np.float32(sa).view(np.uint32))
     for _ in range(3):                               # the scale registers settle while idle
         await RisingEdge(dut.clk)
-    sent, results, cycles, accepts = 0, [], 0, []
-    while len(results) < n_rows:
-        await RisingEdge(dut.clk)
-        cycles += 1
-        if cycles > 50 * (len(payloads) + n_rows) + 100:
-            raise AssertionError(f"timeout: {sent}/{len(payloads)} beats sent, {len(results)}/{n_rows} rows out")
-        valid = sent < len(payloads) and gen.random() < p_valid
-        dut.i__valid.value = int(valid)
-        if valid:
-            dut.i__payload.value = payloads[sent]
-        ready = gen.random() < p_ready
-        dut.o__ready.value = int(ready)
-        await ReadOnly()
-        if valid and dut.i__ready.value == 1:
-            sent += 1
-            accepts.append(cycles)
-        if ready and dut.o__valid.value == 1:
-            results.append(resolved(dut.o__payload))
-    await RisingEdge(dut.clk)
-    dut.i__valid.value = 0
-    return results, cycles, accepts
+    return await stream_through(dut, payloads, n_rows, gen, p_valid=p_valid, p_ready=p_ready)
 
 
 def compare(dut, got, want, what):
@@ -133,7 +113,7 @@ async def random_rows_with_gaps_and_backpressure(dut):
         rows = random_rows(gen, p["rows"], n_blocks, variant)
         sw = np.float32(np.exp2(gen.uniform(-60, 60)) * gen.choice([-1, 1]))
         sa = np.float32(np.exp2(gen.uniform(-60, 60)))
-        got, _, _ = await run(dut, beats(rows, variant, per_beat), p["rows"], sw, sa, gen, 0.7, 0.6)
+        got, _ = await run(dut, beats(rows, variant, per_beat), p["rows"], sw, sa, gen, 0.7, 0.6)
         mismatches += compare(dut, got, rows.expected(sw, sa), f"trial {trial}")
         checked += len(got)
     record_summary("random_rows_with_gaps_and_backpressure", vectors=checked, mismatches=mismatches)
@@ -184,7 +164,7 @@ async def directed_special_rows(dut):
     await start(dut)
     checked = mismatches = 0
     for name, rows, sw, sa in special_cases(gen, p["blocks"], p["variant"]):
-        got, _, _ = await run(dut, beats(rows, p["variant"], p["blocks"]), rows.shape[0], sw, sa, gen, 0.8, 0.8)
+        got, _ = await run(dut, beats(rows, p["variant"], p["blocks"]), rows.shape[0], sw, sa, gen, 0.8, 0.8)
         mismatches += compare(dut, got, rows.expected(sw, sa), name)
         checked += len(got)
     record_summary("directed_special_rows", vectors=checked, mismatches=mismatches)
@@ -201,7 +181,7 @@ async def throughput_per_pairing(dut):
     figures, mismatches = {}, 0
     for name, (fp8_w, fp8_a) in pairings.items():
         rows = random_rows(gen, p["throughput_rows"], 8 * per_beat, variant, fp8_w, fp8_a)
-        got, _, accepts = await run(dut, beats(rows, variant, per_beat), rows.shape[0], 1.0, 1.0, gen)
+        got, accepts = await run(dut, beats(rows, variant, per_beat), rows.shape[0], 1.0, 1.0, gen)
         mismatches += compare(dut, got, rows.expected(1.0, 1.0), name)
         n_beats = len(accepts)
         figures[name] = (accepts[-1] - accepts[0] + 1) / (n_beats * per_beat)

@@ -9,10 +9,10 @@ golden quantize_weights / quantize_activations outputs.
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from golden import fgmp, fgmp_dot
-from verif.bench_support import pack, params, record_summary, resolved, rng
+from verif.bench_support import pack, params, record_summary, rng, stream_through
 from verif.harness import QuantizedDotHarness
 from verif.benches.fgmp_act_quant import realistic, to_format
 
@@ -64,22 +64,7 @@ async def gemv_end_to_end(dut):
               "scale": int(wq.scale_codes[r, b])},
         "x": {"values": [int(v) for v in x_bits[0, 16 * b:16 * b + 16]], "block": b},
         "last": int(b == n_blocks - 1)}) for r in range(rows) for b in range(n_blocks)]
-    sent, got, cycle = 0, [], 0
-    while len(got) < rows:
-        await RisingEdge(dut.clk)
-        cycle += 1
-        assert cycle < 50 * len(beats) + 200, f"timeout: {sent} beats sent, {len(got)} rows out"
-        valid = sent < len(beats) and gen.random() < 0.8
-        dut.i__valid.value = int(valid)
-        if valid:
-            dut.i__payload.value = beats[sent]
-        ready = gen.random() < 0.7
-        dut.o__ready.value = int(ready)
-        await ReadOnly()
-        if valid and dut.i__ready.value == 1:
-            sent += 1
-        if ready and dut.o__valid.value == 1:
-            got.append(resolved(dut.o__payload))
+    got, _ = await stream_through(dut, beats, rows, gen, p_valid=0.8, p_ready=0.7)
     mismatches = sum(int(g != int(e)) for g, e in zip(got, want))
     for r, (g, e) in enumerate(zip(got, want)):
         if g != int(e) and r < 5:
