@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -77,12 +78,11 @@ def record_summary(test: str, **figures) -> None:
     path = os.environ.get("CXLQUANT_SUMMARY")
     if not path:
         return
-    summary = json.loads(open(path).read()) if os.path.exists(path) else {
+    summary = json.loads(Path(path).read_text()) if os.path.exists(path) else {
         "bench": os.environ.get("CXLQUANT_BENCH"), "simulator": os.environ.get("CXLQUANT_SIM"),
         "seed": cocotb.RANDOM_SEED, "params": params(), "tests": {}}
     summary["tests"][test] = figures
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1, default=int)
+    Path(path).write_text(json.dumps(summary, indent=1, default=int))
 
 
 async def stream_through(dut, payloads: list[int], n_out: int, gen: np.random.Generator, *,

@@ -244,7 +244,10 @@ def main(argv=None) -> None:
                                                     "(e.g. layer0.query), replacing the weight proxy")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
-    fisher_file = dict(np.load(args.fisher)) if args.fisher else None
+    fisher_file = None
+    if args.fisher:
+        with np.load(args.fisher) as npz:
+            fisher_file = {name: npz[name] for name in npz.files}
     cache = OUT / "cache"
     cache.mkdir(parents=True, exist_ok=True)
 
