@@ -40,7 +40,8 @@ class FGMPActQuant(wiring.Component):
     ----------
     input_format : {"bf16", "fp16", "fp32"}
     max_channels : int
-        Capacity of the channel-sensitivity memory (a multiple of 16).
+        Capacity of the channel-sensitivity memory: 16 times a power of two, so every
+        ``block`` index is a valid address. The memory keeps its contents across reset.
 
     Members
     -------
@@ -61,15 +62,16 @@ class FGMPActQuant(wiring.Component):
     Raises
     ------
     ValueError
-        Unknown input format, or ``max_channels`` not a positive multiple of 16.
+        Unknown input format, or ``max_channels`` not 16 times a power of two.
     """
 
     def __init__(self, input_format: str = "bf16", max_channels: int = 4096):
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {sorted(INPUT_FORMATS)}, got {input_format!r}")
         if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < BLOCK \
-                or max_channels % BLOCK:
-            raise ValueError(f"max_channels must be a positive multiple of {BLOCK}, got {max_channels!r}")
+                or max_channels % BLOCK or (max_channels // BLOCK) & (max_channels // BLOCK - 1):
+            raise ValueError(f"max_channels must be {BLOCK} times a power of two (so every block index "
+                             f"addresses the sensitivity memory), got {max_channels!r}")
         self.input_format = input_format
         self.ebits, self.mbits = INPUT_FORMATS[input_format]
         self.depth = max_channels // BLOCK

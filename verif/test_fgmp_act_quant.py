@@ -33,7 +33,8 @@ def test_act_quant_long_random(input_format, sim):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"input_format": "fp8"}, "'fp8'"), ({"max_channels": 40}, "multiple of 16"), ({"max_channels": 0}, "0")])
+    ({"input_format": "fp8"}, "'fp8'"), ({"max_channels": 40}, "power of two"), ({"max_channels": 0}, "0"),
+    ({"max_channels": 48}, "48")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         FGMPActQuant(**kwargs)
