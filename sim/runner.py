@@ -180,7 +180,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     summary_path = SUMMARIES / f"{name}-{sim}{'-' + testcase if testcase else ''}.json"
     summary_path.unlink(missing_ok=True)
     env = {"CXLQUANT_PARAMS": json.dumps({**params, **(stimulus or {})}), "CXLQUANT_SUMMARY": str(summary_path),
-           "CXLQUANT_BENCH": name, "CXLQUANT_SIM": sim,
+           "CXLQUANT_BENCH": name, "CXLQUANT_SIM": sim, "CXLQUANT_SEED": str(seed),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
            **(extra_env or {})}
     print(f"[{name} on {sim}] SEED={seed}  (rerun with SEED={seed})")

@@ -80,7 +80,8 @@ def record_summary(test: str, **figures) -> None:
         return
     summary = json.loads(Path(path).read_text()) if os.path.exists(path) else {
         "bench": os.environ.get("CXLQUANT_BENCH"), "simulator": os.environ.get("CXLQUANT_SIM"),
-        "seed": cocotb.RANDOM_SEED, "params": params(), "tests": {}}
+        "seed": int(os.environ.get("CXLQUANT_SEED", cocotb.RANDOM_SEED)),      # what SEED= reproduces
+        "params": params(), "tests": {}}
     summary["tests"][test] = figures
     Path(path).write_text(json.dumps(summary, indent=1, default=int))
 
