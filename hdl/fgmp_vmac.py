@@ -18,6 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.fgmp_dot import ACC_BITS, FP32_QNAN
 
+from .bit_search import highest_set_bit
 from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
 
 __all__ = ["VARIANTS", "BLOCK", "block_layout", "beat_layout", "FGMPVmac"]
@@ -196,10 +197,7 @@ class FGMPVmac(wiring.Component):
     @staticmethod
     def _round_fp32(m, prod, exp, sign, nan):
         width = len(prod)
-        top = Signal(range(width), name="top")
-        for bit in range(width):                                 # highest set bit wins
-            with m.If(prod[bit]):
-                m.d.comb += top.eq(bit)
+        top = highest_set_bit(m, prod, "top")
         normal_qexp = Signal(signed(12), name="normal_qexp")
         qexp = Signal(signed(12), name="qexp")                    # exponent of the result's LSB
         m.d.comb += [normal_qexp.eq(top + exp - 23),

@@ -13,6 +13,8 @@ exact value. Keys are the activation unit's working form; ``docs/numerics.md``
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data
 
+from .bit_search import highest_set_bit
+
 __all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_eq",
            "encode_key_e4m3", "key_div6_e4m3", "key_from_small_int", "key_const"]
 
@@ -29,19 +31,11 @@ class RoundingKey(data.Struct):
     sign: unsigned(1)
 
 
-def _highest_bit(m: Module, value, name: str):
-    top = Signal(range(max(len(value), 2)), name=name)
-    for bit in range(len(value)):
-        with m.If(value[bit]):
-            m.d.comb += top.eq(bit)
-    return top
-
-
 def key_from_product(m: Module, product, exp_lsb, name: str):
     """Key of ``product * 2**exp_lsb`` (``product`` unsigned, any width >= 8)."""
     width = len(product)
     key = Signal(RoundingKey, name=name)
-    top = _highest_bit(m, product, f"{name}_top")
+    top = highest_set_bit(m, product, f"{name}_top")
     norm = Signal(width, name=f"{name}_norm")
     lead = Signal(range(width), name=f"{name}_lead")                 # leading zeros above top
     m.d.comb += [
