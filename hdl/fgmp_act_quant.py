@@ -50,11 +50,13 @@ class FGMPActQuant(wiring.Component):
         ``fp8`` mode bit, 16 codes (E4M3, or E2M1 in the low nibble), E4M3
         block scale (0 for FP8 blocks).
     inv_scale : In(32)
-        FP32 ``fp32(1 / s_t)``, a positive finite value (configuration).
+        FP32 ``fp32(1 / s_t)`` (configuration). It must be a positive finite value; zero,
+        negative, infinite or NaN patterns are not detected and give meaningless blocks.
     threshold : In(signed(64))
         Score threshold (configuration); -1 makes every block FP8.
     sens_addr, sens_data, sens_we : In
-        Write port of the sensitivity memory: 16 8-bit codes per channel block.
+        Write port of the sensitivity memory: 16 8-bit codes per channel block. Write only
+        while no block is in flight; a write racing a read of the same row is not defined.
     status : Out(3)
         Sticky OR of the block status bits: 1 NaN seen, 2 Inf seen, 4 a finite
         ``|y| > 448`` (FP8 saturation). ``status_clear`` clears it.
