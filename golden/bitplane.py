@@ -27,7 +27,7 @@ from ._blocks import as_finite_array, check_positive_int, to_blocks
 __all__ = [
     "GROUP", "LINE_BYTES", "PLANES", "quantize_int8", "dequantize_int8", "to_planes", "from_planes",
     "view_codes", "read_view", "unpack_view", "dequantize_view", "ViewMap", "AddressDecode",
-    "dram_bursts",
+    "PlaneStoreModel", "dram_bursts",
 ]
 
 GROUP = 512
@@ -250,25 +250,145 @@ class ViewMap:
         return self.dram_base + (group * PLANES + plane) * LINE_BYTES
 
 
-def dram_bursts(view_map: ViewMap, addresses, caps=None) -> int:
-    """DRAM bursts read to serve host reads at ``addresses`` in order.
+@dataclass
+class _Buffered:
+    group: int
+    cap: int             # region cap latched when the group was loaded
+    planes: int          # planes 0 .. planes-1 are held (fetched or written)
 
-    The traffic model of the controller: a one-group buffer holds the planes
-    of the group read last. A read of group ``g`` at view ``k`` needs planes
-    ``0 .. e-1`` (``e = min(k, cap_g)``); it reads from DRAM only the planes of
-    ``g`` the buffer does not already hold, and a read of another group
-    replaces the buffer. Addresses outside every view cost nothing.
+
+class PlaneStoreModel:
+    """Transaction-level model of the SmartQuant controller: data, DRAM traffic, errors.
+
+    The executable spec of ``hdl.smartquant`` (``docs/smartquant.md``). Host
+    operations are applied in the order the controller accepts them.
+
+    - **Group buffers** (``buffers`` of them, least recently used replaced): a
+      buffer holds a prefix of one group's planes and the region cap latched when
+      the group was loaded. A read of view ``k`` uses ``e = min(k, latched cap)``
+      planes and fetches from DRAM only the planes the buffer lacks. A group is
+      therefore never assembled from two cap settings while it stays buffered.
+    - **Write combining**: writes go through view 8 only. One group of lines is
+      collected; it is flushed when all 8 lines are present, before a write to
+      another group, before a read of that group, or on :meth:`flush`. A full
+      group is written as 8 plane bursts; a partial one first reads the planes
+      its buffer lacks (read-modify-write, counted as view-8 reads). A flush
+      leaves the group buffered with all 8 planes.
+    - Reads outside every view return ``None`` (poisoned response, no traffic);
+      writes outside view 8 are refused (no traffic, data dropped).
+
+    Parameters
+    ----------
+    view_map : ViewMap
+    buffers : int
+        Number of group buffers (at least 1).
+    planes : ndarray of uint8, shape ``(n_groups, 8, 64)``, optional
+        Initial DRAM contents (zeros when omitted).
+
+    Attributes
+    ----------
+    dram : ndarray of uint8, shape ``(n_groups, 8, 64)``
+        DRAM contents (plane bursts).
+    reads : list of int
+        DRAM bursts read, indexed by view ``k`` (index 0 unused; RMW reads count as view 8).
+    writes : int
+        DRAM bursts written.
+    lines : list of int
+        Host lines served, indexed by view ``k``.
+    host_writes : int
+        Host writes accepted (view 8).
+    """
+
+    def __init__(self, view_map: ViewMap, buffers: int = 1, planes=None):
+        self.view_map = view_map
+        self.n_buffers = check_positive_int(buffers, "buffers")
+        shape = (view_map.n_groups, PLANES, LINE_BYTES)
+        self.dram = np.zeros(shape, np.uint8) if planes is None else np.array(planes, np.uint8)
+        if self.dram.shape != shape:
+            raise ValueError(f"planes must have shape {shape}, got {self.dram.shape}")
+        self._buffered: list[_Buffered] = []        # most recently used first
+        self._combine: dict[int, np.ndarray] = {}    # line -> 64 INT8 bytes of the combining group
+        self._combine_group = self._combine_cap = -1
+        self.reads, self.writes, self.lines = [0] * (PLANES + 1), 0, [0] * (PLANES + 1)
+        self.host_writes = 0
+
+    def _buffer(self, group: int, cap: int) -> _Buffered:
+        for entry in self._buffered:
+            if entry.group == group:
+                self._buffered.remove(entry)
+                break
+        else:
+            entry = _Buffered(group, cap, 0)
+            del self._buffered[self.n_buffers - 1:]
+        self._buffered.insert(0, entry)
+        return entry
+
+    def read(self, address: int, cap: int = PLANES) -> np.ndarray | None:
+        """Serve a host read; ``cap`` is the region cap of the addressed group now.
+
+        Returns the 64-byte line, or ``None`` (poison) outside every view.
+        """
+        where = self.view_map.decode(int(address))
+        if where is None:
+            return None
+        if where.group == self._combine_group:
+            self.flush()
+        entry = self._buffer(where.group, _check_k(cap))
+        e = min(where.k, entry.cap)
+        if entry.planes < e:
+            self.reads[where.k] += e - entry.planes
+            entry.planes = e
+        self.lines[where.k] += 1
+        return read_view(self.dram[where.group:where.group + 1], where.k, caps=e)[where.line]
+
+    def write(self, address: int, line, cap: int = PLANES) -> bool:
+        """Accept a host write of a 64-byte INT8 line; ``False`` when refused (not view 8)."""
+        where = self.view_map.decode(int(address))
+        if where is None or where.k != PLANES:
+            return False
+        line = np.asarray(line, np.uint8).reshape(LINE_BYTES)
+        if self._combine and where.group != self._combine_group:
+            self.flush()
+        if not self._combine:
+            self._combine_group, self._combine_cap = where.group, _check_k(cap)
+        self._combine[where.line] = line.copy()
+        self.host_writes += 1
+        if len(self._combine) == PLANES:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write the combining group to DRAM (read-modify-write when partial)."""
+        if not self._combine:
+            return
+        group = self._combine_group
+        entry = self._buffer(group, self._combine_cap)
+        if len(self._combine) < PLANES:
+            self.reads[PLANES] += PLANES - entry.planes
+        weights = from_planes(self.dram[group:group + 1]).reshape(PLANES, LINE_BYTES)
+        for line, values in self._combine.items():
+            weights[line] = values.view(np.int8)
+        self.dram[group] = to_planes(weights.reshape(-1))[0]
+        entry.planes = PLANES
+        self.writes += PLANES
+        self._combine, self._combine_group, self._combine_cap = {}, -1, -1
+
+    @property
+    def pending_write(self) -> bool:
+        """Whether a partial group waits in the write-combining buffer."""
+        return bool(self._combine)
+
+
+def dram_bursts(view_map: ViewMap, addresses, caps=None, buffers: int = 1) -> int:
+    """DRAM bursts read to serve host reads at ``addresses`` in order (static ``caps`` per group).
+
+    A shorthand for :class:`PlaneStoreModel` with reads only: streaming a tensor
+    at ``k`` bits reads exactly ``k/8`` of the INT8 bytes. Addresses outside every
+    view cost nothing.
     """
     caps = _check_caps(caps, view_map.n_groups)
-    held_group, held_planes, bursts = -1, 0, 0
+    model = PlaneStoreModel(view_map, buffers)
     for address in addresses:
         where = view_map.decode(int(address))
-        if where is None:
-            continue
-        need = min(where.k, int(caps[where.group]))
-        if where.group != held_group:
-            held_group, held_planes = where.group, 0
-        if need > held_planes:
-            bursts += need - held_planes
-            held_planes = need
-    return bursts
+        model.read(address, int(caps[where.group]) if where else PLANES)
+    return sum(model.reads)

@@ -71,22 +71,30 @@ def _hdl_fingerprint() -> str:
     return h.hexdigest()
 
 
-# `always @*` whose body assigns only a literal: it has no inputs, so an LRM-conforming
-# simulator (Icarus) never runs it and the target stays X (amaranth-lang/amaranth#1629).
+# Yosys reads a per-module dummy register in every `always @*` block so that the block
+# runs once at start-up -- but only if that register changes. An LRM-conforming
+# simulator (Icarus) otherwise never evaluates a block whose inputs keep their initial
+# values (a constant, or a multiplexer over registers still at reset), and its output
+# stays X (amaranth-lang/amaranth#1629). For Icarus the register is toggled after all
+# processes have started, and blocks assigning only a literal become `initial`.
+_STARTUP_REGISTER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M)
 _CONSTANT_ALWAYS = re.compile(r"always @\*\n(\s+[^\n;]+ = \d+'[hbd][0-9a-fA-F_]+;)\n")
 
 
-def to_verilog(factory: Callable, params: dict, name: str = "top") -> str:
+def to_verilog(factory: Callable, params: dict, name: str = "top", simulator: str = "verilator") -> str:
     """Elaborate ``factory(**params)`` and convert it to Verilog with top module ``name``.
 
-    Constant-only ``always @*`` blocks are emitted as ``initial`` blocks, which
-    is what they mean, so 4-state simulators see the constant.
+    For ``simulator="icarus"`` the combinational blocks are made to run at time zero
+    (see the comment above).
     """
     _prepare_environment()
     from amaranth.back import verilog
     component = factory(**params)
     text = verilog.convert(component, name=name, emit_src=False)
-    return _CONSTANT_ALWAYS.sub(r"initial\n\1\n", text)
+    if simulator == "icarus":
+        text = _STARTUP_REGISTER.sub(r"\g<0>\n\1initial #0 \2 = 1;", text)
+        text = _CONSTANT_ALWAYS.sub(r"initial\n\1\n", text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -164,10 +172,10 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     runner = get_runner(sim)
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)                  # one build per configuration at a time
-        source = root / "top.v"
+        source = root / f"top-{sim}.v"
         if not source.exists():
-            tmp = root / "top.v.tmp"
-            tmp.write_text(to_verilog(factory, params))
+            tmp = root / f"top-{sim}.v.tmp"
+            tmp.write_text(to_verilog(factory, params, simulator=sim))
             tmp.replace(source)
         runner.build(sources=[source], hdl_toplevel="top", build_dir=build_dir,
                      timescale=("1ns", "1ps"), waves=waves,

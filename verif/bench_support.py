@@ -18,6 +18,7 @@ __all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record
 
 def pack(shape, value) -> int:
     """Pack nested dicts / lists / ints into the integer of a ``lib.data`` layout (or plain shape)."""
+    shape = _as_layout(shape)
     if isinstance(shape, data.Layout):
         out = 0
         for key, field in shape:
@@ -25,6 +26,13 @@ def pack(shape, value) -> int:
         return out
     width = Shape.cast(shape).width
     return int(value) & ((1 << width) - 1)
+
+
+def _as_layout(shape):
+    """A ``data.Struct`` / ``data.Union`` class as its layout; other shapes unchanged."""
+    if isinstance(shape, type) and issubclass(shape, (data.Struct, data.Union)):
+        return data.Layout.cast(shape)
+    return shape
 
 
 def resolved(handle) -> int:
@@ -64,7 +72,7 @@ def split_lanes(value: int, width: int, lanes: int) -> np.ndarray:
 def split_struct(value: int, layout: data.StructLayout) -> dict:
     """Fields of a struct value, signed fields sign-extended (nested layouts stay raw integers)."""
     fields = {}
-    for name, field in layout:
+    for name, field in _as_layout(layout):
         raw = (value >> field.offset) & ((1 << field.width) - 1)
         if not isinstance(field.shape, data.Layout) and Shape.cast(field.shape).signed \
                 and raw >> (field.width - 1):

@@ -113,3 +113,85 @@ def test_bad_input():
         bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4, caps=0)
     with pytest.raises(ValueError, match="scales"):
         bp.dequantize_view(bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4), 4, np.ones(3))
+
+
+# --- PlaneStoreModel: the controller's transaction-level behaviour -----------------------------
+
+def _int8_lines(q):
+    return q.view(np.uint8).reshape(-1, 64)
+
+
+def _write_groups(model, q, groups):
+    vm = model.view_map
+    for g in groups:
+        for line in range(8):
+            assert model.write(vm.encode(8, g, line), _int8_lines(q)[8 * g + line])
+
+
+@given(q=int8_weights, k=st.integers(1, 8), buffers=st.integers(1, 4))
+def test_store_model_writes_planes_and_reads_every_view(q, k, buffers):
+    vm = bp.ViewMap(q.size // 512)
+    model = bp.PlaneStoreModel(vm, buffers)
+    _write_groups(model, q, range(vm.n_groups))
+    assert np.array_equal(model.dram, bp.to_planes(q))
+    assert model.writes == 8 * vm.n_groups and sum(model.reads) == 0       # full groups: no RMW
+    lines = [model.read(vm.encode(k, g, line)) for g in range(vm.n_groups) for line in range(k)]
+    assert np.array_equal(np.array(lines), bp.read_view(bp.to_planes(q), k))
+
+
+def test_partial_group_is_read_modify_written_on_the_next_group():
+    vm = bp.ViewMap(2)
+    old = np.arange(1024).astype(np.int8)
+    model = bp.PlaneStoreModel(vm, planes=bp.to_planes(old))
+    new_line = np.full(64, 0x81, np.uint8)
+    model.write(vm.encode(8, 0, 3), new_line)
+    assert model.pending_write and model.writes == 0
+    model.write(vm.encode(8, 1, 0), new_line)                  # another group: flush group 0 first
+    assert model.reads[8] == 8 and model.writes == 8
+    want = old.copy()
+    want[3 * 64:4 * 64] = np.int8(-127)
+    assert np.array_equal(bp.from_planes(model.dram[:1]), want[:512])
+
+
+def test_a_read_of_the_combining_group_sees_the_write():
+    vm = bp.ViewMap(1)
+    model = bp.PlaneStoreModel(vm)
+    model.write(vm.encode(8, 0, 5), np.full(64, 7, np.uint8))
+    assert np.array_equal(model.read(vm.encode(8, 0, 5)), np.full(64, 7, np.uint8))
+    assert model.reads[8] == 8 and model.writes == 8 and not model.pending_write
+    model.read(vm.encode(3, 0, 0))                             # the flushed group stays buffered
+    assert model.reads[3] == 0
+
+
+def test_cap_is_latched_while_the_group_stays_buffered():
+    vm = bp.ViewMap(3)
+    q = np.random.default_rng(1).integers(-127, 128, 3 * 512).astype(np.int8)
+    model = bp.PlaneStoreModel(vm, buffers=1, planes=bp.to_planes(q))
+    first = model.read(vm.encode(6, 0, 0), cap=2)
+    second = model.read(vm.encode(6, 0, 1), cap=8)             # new cap, same residency: still 2 planes
+    assert np.array_equal(np.array([first, second]), bp.read_view(bp.to_planes(q)[:1], 6, caps=2)[:2])
+    model.read(vm.encode(6, 1, 0), cap=8)                      # evicts group 0
+    again = model.read(vm.encode(6, 0, 1), cap=8)
+    assert np.array_equal(again, bp.read_view(bp.to_planes(q)[:1], 6)[1])
+    assert model.reads[6] == 2 + 6 + 6
+
+
+def test_least_recently_used_buffer_is_replaced():
+    vm = bp.ViewMap(3)
+    model = bp.PlaneStoreModel(vm, buffers=2)
+    for g in (0, 1, 0, 2, 0):                                  # 2 evicts 1 (LRU), 0 stays
+        model.read(vm.encode(1, g, 0))
+    assert model.reads[1] == 3
+
+
+def test_refused_writes_and_poisoned_reads_cost_nothing():
+    vm = bp.ViewMap(1)
+    model = bp.PlaneStoreModel(vm)
+    assert not model.write(vm.encode(4, 0, 0), np.zeros(64, np.uint8))
+    assert not model.write(8 * vm.stride, np.zeros(64, np.uint8))
+    assert model.read(8 * vm.stride) is None
+    assert sum(model.reads) == model.writes == model.host_writes == 0
+    with pytest.raises(ValueError, match="buffers"):
+        bp.PlaneStoreModel(vm, buffers=0)
+    with pytest.raises(ValueError, match="precision k"):
+        model.read(0, cap=9)

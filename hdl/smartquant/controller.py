@@ -1,0 +1,365 @@
+"""SmartQuant CXL-side memory controller: bit-plane weight store with precision views.
+
+Behaviour is :class:`golden.bitplane.PlaneStoreModel` (data, DRAM traffic and
+errors, bit for bit and burst for burst); interfaces and the register map are
+``docs/smartquant.md``. Structure, one request per cycle at each step::
+
+    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> corner turn -> DRS
+                                                                    |  \\-> NDR FIFO -> NDR
+                                                                    \\-> DRAM requests; responses -> group buffers
+
+The sequencer handles commands in order. Reads allocate a group buffer (least
+recently used; it waits until no queued response still needs the victim), latch
+the region cap, issue the missing plane bursts and queue a response entry. The
+serve stage answers entries in order once their planes have arrived, through the
+36-way corner turn and one output register. Writes to view 8 collect in the
+write-combining buffer (``NDR Cmp`` as soon as they are in it: later reads see
+them); a flush merges the lines into the group's buffer (fetching the missing
+planes first when the group is partial) and writes all 8 planes to DRAM.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from golden.bitplane import PLANES, ViewMap
+
+from .corner_turn import PlanesLayout, ViewLineAssembler, planes_from_int8_lines
+from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
+from .dram_port import DramSignature
+from .registers import MAX_REGIONS, ControlRegisters, RegisterBusSignature
+from .view_decoder import ErrorCause, HostCommandLayout, ViewDecoder
+
+__all__ = ["SmartQuantController"]
+
+_FULL = (1 << PLANES) - 1
+
+
+def _check_int(value, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return value
+
+
+class SmartQuantController(wiring.Component):
+    """Device side of a CXL Type-3 weight store serving bit-plane weights at views k = 1..8.
+
+    Parameters
+    ----------
+    n_groups : int
+        Weight region in groups of 512 INT8 weights (``ViewMap(n_groups, dram_base)``).
+    dram_base : int
+        Byte address of the region in DRAM, a multiple of 64.
+    n_buffers : int
+        Group buffers (1..8). Two or more let the fetch of the next group overlap the
+        answers for the current one.
+    n_regions : int
+        Region-table entries (1..12).
+    dram_outstanding : int
+        Most DRAM reads in flight (1..64).
+    response_depth : int
+        Entries of the read-response and write-completion queues (2..64).
+
+    Members
+    -------
+    host : In(HostSignature())
+        CXL.mem ``req``, ``rwd`` in; ``ndr``, ``drs`` out.
+    dram : Out(DramSignature(...))
+        Burst requests out, read responses in (``id`` = buffer * 8 + plane).
+    regs : In(RegisterBusSignature())
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range (the message names it).
+    """
+
+    def __init__(self, n_groups: int = 64, *, dram_base: int = 0, n_buffers: int = 2, n_regions: int = 4,
+                 dram_outstanding: int = 16, response_depth: int = 16):
+        _check_int(n_groups, "n_groups", 1, 1 << 28)
+        self.view_map = ViewMap(n_groups, dram_base)
+        self.n_groups = n_groups
+        self.dram_base_burst = dram_base // 64
+        self.n_buffers = _check_int(n_buffers, "n_buffers", 1, 8)
+        self.n_regions = _check_int(n_regions, "n_regions", 1, MAX_REGIONS)
+        self.dram_outstanding = _check_int(dram_outstanding, "dram_outstanding", 1, 64)
+        self.response_depth = _check_int(response_depth, "response_depth", 2, 64)
+        self.buffer_bits = max(1, (n_buffers - 1).bit_length())
+        self.id_width = self.buffer_bits + 3
+        self.dram_address_width = max(1, (self.dram_base_burst + n_groups * PLANES - 1).bit_length())
+        super().__init__({
+            "host": In(HostSignature()),
+            "dram": Out(DramSignature(self.dram_address_width, self.id_width)),
+            "regs": In(RegisterBusSignature()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n_buf = self.n_buffers
+        m.submodules.decoder = decoder = ViewDecoder(self.n_groups, self.n_regions)
+        m.submodules.registers = registers = ControlRegisters(self.n_groups, n_buf, self.n_regions)
+        m.submodules.assembler = assembler = ViewLineAssembler()
+        wiring.connect(m, wiring.flipped(self.regs), registers.bus)
+        m.d.comb += decoder.regions.eq(registers.regions)
+        host, dram = self.host, self.dram
+
+        # --- round-robin arbiter: Req / RwD -> decoder -------------------------------------
+        prefer_write = Signal()
+        take_write = Signal()
+        m.d.comb += take_write.eq(host.rwd.valid & (prefer_write | ~host.req.valid))
+        incoming = decoder.i.payload
+        with m.If(take_write):
+            m.d.comb += [incoming.write.eq(1), incoming.opcode.eq(host.rwd.payload.opcode),
+                         incoming.tag.eq(host.rwd.payload.tag), incoming.address.eq(host.rwd.payload.address),
+                         incoming.poison.eq(host.rwd.payload.poison), incoming.data.eq(host.rwd.payload.data)]
+        with m.Else():
+            m.d.comb += [incoming.opcode.eq(host.req.payload.opcode), incoming.tag.eq(host.req.payload.tag),
+                         incoming.address.eq(host.req.payload.address)]
+        m.d.comb += [decoder.i.valid.eq(host.req.valid | host.rwd.valid),
+                     host.rwd.ready.eq(decoder.i.ready & take_write),
+                     host.req.ready.eq(decoder.i.ready & ~take_write)]
+        with m.If(decoder.i.valid & decoder.i.ready):
+            m.d.sync += prefer_write.eq(~take_write)
+
+        # --- group buffers ------------------------------------------------------------------
+        group_width = decoder.group_width
+        planes = [Signal(PlanesLayout, name=f"buffer{b}_planes") for b in range(n_buf)]
+        valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
+        group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
+        cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
+        requested = [Signal(4, name=f"buffer{b}_requested") for b in range(n_buf)]
+        arrived = [Signal(PLANES, name=f"buffer{b}_arrived") for b in range(n_buf)]
+        pending = [Signal(range(self.response_depth + 2), name=f"buffer{b}_pending") for b in range(n_buf)]
+        rank = [Signal(range(n_buf), init=b, name=f"buffer{b}_rank") for b in range(n_buf)]   # 0 = most recent
+
+        # DRAM read responses land in their buffer and plane (always accepted).
+        m.d.comb += dram.resp.ready.eq(1)
+        resp_buffer, resp_plane = dram.resp.payload.id[3:], dram.resp.payload.id[:3]
+        for b in range(n_buf):
+            with m.If(dram.resp.valid & (resp_buffer == b)):
+                m.d.sync += [planes[b][resp_plane].eq(dram.resp.payload.data),
+                             arrived[b].eq(arrived[b] | (1 << resp_plane))]
+
+        outstanding = Signal(range(self.dram_outstanding + 1))
+        issue_read = Signal()
+        m.d.sync += outstanding.eq(outstanding + issue_read - dram.resp.valid)
+        can_read = Signal()
+        m.d.comb += can_read.eq(dram.req.ready & (outstanding < self.dram_outstanding))
+
+        # --- write-combining buffer -------------------------------------------------------------
+        combine = Signal(data.ArrayLayout(LINE_BITS, PLANES))
+        combine_mask = Signal(PLANES)
+        combine_group = Signal(group_width)
+        combine_cap = Signal(4)
+        flush_requested = Signal()
+        with m.If(registers.flush):
+            m.d.sync += flush_requested.eq(1)
+
+        # --- response queues --------------------------------------------------------------------
+        serve_layout = data.StructLayout({"tag": TAG_BITS, "poison": 1, "buffer": self.buffer_bits,
+                                          "k": 4, "line": 3, "used": 4})
+        m.submodules.serve_fifo = serve_fifo = SyncFIFOBuffered(
+            width=serve_layout.size, depth=self.response_depth)
+        m.submodules.ndr_fifo = ndr_fifo = SyncFIFOBuffered(width=TAG_BITS, depth=self.response_depth)
+        serve_in = data.View(serve_layout, serve_fifo.w_data)
+
+        # --- sequencer ----------------------------------------------------------------------------
+        cmd = decoder.o.payload
+        flushing = Signal()
+        lookup_group = Signal(group_width)
+        m.d.comb += lookup_group.eq(Mux(flushing, combine_group, cmd.group))
+        hit = Signal(n_buf)
+        for b in range(n_buf):
+            m.d.comb += hit[b].eq(valid[b] & (group[b] == lookup_group))
+        hit_index = Signal(range(n_buf))
+        victim = Signal(range(n_buf))
+        for b in reversed(range(n_buf)):
+            with m.If(hit[b]):
+                m.d.comb += hit_index.eq(b)
+            with m.If(rank[b] == n_buf - 1):
+                m.d.comb += victim.eq(b)
+
+        def select(signals, index):
+            out = Signal.like(signals[0], name=None)
+            with m.Switch(index):
+                for b, s in enumerate(signals):
+                    with m.Case(b):
+                        m.d.comb += out.eq(s)
+            return out
+
+        hit_cap, hit_requested = select(cap, hit_index), select(requested, hit_index)
+        victim_pending = select(pending, victim)
+        used = Signal(4)
+        m.d.comb += used.eq(Mux(cmd.k < hit_cap, cmd.k, hit_cap))
+
+        touch = Signal()
+        touch_index = Signal(range(n_buf))
+        with m.If(touch):
+            touched_rank = select(rank, touch_index)
+            for b in range(n_buf):
+                with m.If(touch_index == b):
+                    m.d.sync += rank[b].eq(0)
+                with m.Elif(rank[b] < touched_rank):
+                    m.d.sync += rank[b].eq(rank[b] + 1)
+
+        def allocate(index, new_group, new_cap):
+            for b in range(n_buf):
+                with m.If(index == b):
+                    m.d.sync += [valid[b].eq(1), group[b].eq(new_group), cap[b].eq(new_cap),
+                                 requested[b].eq(0), arrived[b].eq(0)]
+
+        fetch_buffer = Signal(range(n_buf))
+        fetch_plane = Signal(3)
+        m.d.comb += [dram.req.payload.id.eq(Cat(fetch_plane, fetch_buffer)),
+                     dram.req.payload.address.eq(self.dram_base_burst + Cat(fetch_plane, lookup_group))]
+
+        def request_plane(index, plane, view):
+            """Issue a DRAM read of ``plane`` into buffer ``index`` (caller checked ``can_read``)."""
+            m.d.comb += [dram.req.valid.eq(1), fetch_buffer.eq(index), fetch_plane.eq(plane), issue_read.eq(1),
+                         registers.dram_read.eq(1), registers.read_view.eq(view)]
+            for b in range(n_buf):
+                with m.If(index == b):
+                    m.d.sync += requested[b].eq(plane + 1)
+
+        push_serve = Signal()
+        push_buffer = Signal(range(n_buf))
+        pop_serve = Signal()
+        pop_buffer = Signal(range(n_buf))
+        for b in range(n_buf):
+            m.d.sync += pending[b].eq(pending[b] + (push_serve & (push_buffer == b))
+                                      - (pop_serve & (pop_buffer == b)))
+
+        error_event = Signal(ErrorCause)
+        m.d.comb += [registers.error.eq(error_event), registers.error_tag.eq(cmd.tag),
+                     registers.error_address.eq(cmd.address)]
+
+        flush_target = Signal(range(n_buf))
+        write_plane = Signal(range(PLANES + 1))
+        target_planes = select(planes, flush_target)
+        target_arrived = select(arrived, flush_target)
+        target_requested = select(requested, flush_target)
+        line_bit = Signal(PLANES)
+        m.d.comb += line_bit.eq(1 << cmd.line)
+
+        with m.FSM(name="sequencer"):
+            with m.State("COMMAND"):
+                # A requested flush waits for a gap between commands: a read in progress may have
+                # plane fetches in flight into a buffer the flush could otherwise reallocate.
+                with m.If(flush_requested & ~decoder.o.valid):
+                    m.d.sync += flush_requested.eq(0)
+                    with m.If(combine_mask != 0):
+                        m.next = "FLUSH_ALLOCATE"
+                with m.Elif(decoder.o.valid & (cmd.cause != ErrorCause.NONE)):
+                    with m.If(cmd.write & ndr_fifo.w_rdy):
+                        m.d.comb += [ndr_fifo.w_en.eq(1), decoder.o.ready.eq(1), error_event.eq(cmd.cause)]
+                    with m.If(~cmd.write & serve_fifo.w_rdy):
+                        m.d.comb += [serve_fifo.w_en.eq(1), serve_in.poison.eq(1), decoder.o.ready.eq(1),
+                                     error_event.eq(cmd.cause)]
+                with m.Elif(decoder.o.valid & cmd.write):
+                    with m.If((combine_mask != 0) & (combine_group != cmd.group)):
+                        m.next = "FLUSH_ALLOCATE"
+                    with m.Elif(ndr_fifo.w_rdy):
+                        m.d.comb += [ndr_fifo.w_en.eq(1), decoder.o.ready.eq(1), registers.host_write.eq(1)]
+                        m.d.sync += [combine[cmd.line].eq(cmd.data), combine_mask.eq(combine_mask | line_bit),
+                                     combine_group.eq(cmd.group)]
+                        with m.If(combine_mask == 0):
+                            m.d.sync += combine_cap.eq(cmd.cap)
+                        with m.If((combine_mask | line_bit) == _FULL):
+                            m.next = "FLUSH_ALLOCATE"
+                with m.Elif(decoder.o.valid):
+                    with m.If((combine_mask != 0) & (combine_group == cmd.group)):
+                        m.next = "FLUSH_ALLOCATE"
+                    with m.Elif(hit != 0):
+                        with m.If(hit_requested < used):
+                            with m.If(can_read):
+                                request_plane(hit_index, hit_requested, cmd.k)
+                        with m.Elif(serve_fifo.w_rdy):
+                            m.d.comb += [serve_fifo.w_en.eq(1), serve_in.buffer.eq(hit_index),
+                                         serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
+                                         push_serve.eq(1), push_buffer.eq(hit_index), touch.eq(1),
+                                         touch_index.eq(hit_index), decoder.o.ready.eq(1)]
+                    with m.Elif(victim_pending == 0):
+                        allocate(victim, cmd.group, cmd.cap)
+
+            with m.State("FLUSH_ALLOCATE"):
+                m.d.comb += flushing.eq(1)
+                with m.If(hit != 0):
+                    with m.If(select(pending, hit_index) == 0):
+                        m.d.sync += flush_target.eq(hit_index)
+                        m.next = "FLUSH_FETCH"
+                with m.Elif(victim_pending == 0):
+                    allocate(victim, combine_group, combine_cap)
+                    m.d.sync += flush_target.eq(victim)
+                    m.next = "FLUSH_FETCH"
+
+            with m.State("FLUSH_FETCH"):
+                m.d.comb += flushing.eq(1)
+                with m.If(combine_mask == _FULL):
+                    m.next = "FLUSH_MERGE"
+                with m.Elif(target_requested < PLANES):
+                    with m.If(can_read):
+                        request_plane(flush_target, target_requested, PLANES)
+                with m.Elif(target_arrived == _FULL):
+                    m.next = "FLUSH_MERGE"
+
+            with m.State("FLUSH_MERGE"):
+                m.d.comb += [flushing.eq(1), touch.eq(1), touch_index.eq(flush_target)]
+                new_planes = planes_from_int8_lines(combine)
+                merged = Signal(PlanesLayout)
+                for p in range(PLANES):
+                    for line in range(PLANES):
+                        span = slice(64 * line, 64 * line + 64)
+                        m.d.comb += merged[p][span].eq(Mux(combine_mask[line], new_planes[p][span],
+                                                           target_planes[p][span]))
+                for b in range(n_buf):
+                    with m.If(flush_target == b):
+                        m.d.sync += [planes[b].eq(merged), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
+                m.d.sync += write_plane.eq(0)
+                m.next = "FLUSH_WRITE"
+
+            with m.State("FLUSH_WRITE"):
+                m.d.comb += [flushing.eq(1), dram.req.valid.eq(1), dram.req.payload.write.eq(1),
+                             fetch_plane.eq(write_plane), dram.req.payload.data.eq(target_planes[write_plane[:3]])]
+                with m.If(dram.req.ready):
+                    m.d.comb += registers.dram_write.eq(1)
+                    m.d.sync += write_plane.eq(write_plane + 1)
+                    with m.If(write_plane == PLANES - 1):
+                        m.d.sync += combine_mask.eq(0)
+                        m.next = "COMMAND"
+
+        m.d.comb += [serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
+                     registers.write_pending.eq(combine_mask != 0)]
+
+        # --- write completions -------------------------------------------------------------
+        m.d.comb += [host.ndr.valid.eq(ndr_fifo.r_rdy), host.ndr.payload.tag.eq(ndr_fifo.r_data),
+                     host.ndr.payload.opcode.eq(NDROpcode.CMP), ndr_fifo.r_en.eq(host.ndr.ready)]
+
+        # --- serve stage: corner turn + output register -----------------------------------------
+        head = data.View(serve_layout, serve_fifo.r_data)
+        head_arrived = select(arrived, head.buffer)
+        need = Signal(PLANES)
+        m.d.comb += need.eq((1 << head.used) - 1)
+        m.d.comb += [assembler.planes.eq(select(planes, head.buffer)), assembler.k.eq(head.k),
+                     assembler.line.eq(head.line), assembler.used.eq(head.used)]
+        drs = host.drs
+        load = Signal()
+        m.d.comb += load.eq(serve_fifo.r_rdy & (~drs.valid | drs.ready)
+                            & (head.poison | ((head_arrived & need) == need)))
+        with m.If(load):
+            m.d.comb += serve_fifo.r_en.eq(1)
+            m.d.sync += [drs.valid.eq(1), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
+                         drs.payload.tag.eq(head.tag), drs.payload.poison.eq(head.poison),
+                         drs.payload.data.eq(Mux(head.poison, 0, assembler.o))]
+            with m.If(~head.poison):
+                m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer),
+                             registers.line_served.eq(1), registers.line_view.eq(head.k)]
+        with m.Elif(drs.ready):
+            m.d.sync += drs.valid.eq(0)
+
+        idle = Signal()
+        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~drs.valid & ~ndr_fifo.r_rdy
+                            & (outstanding == 0) & ~flushing)
+        m.d.comb += registers.idle.eq(idle)
+        return m

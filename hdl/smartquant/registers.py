@@ -1,0 +1,158 @@
+"""Register file of the SmartQuant controller: region table, control, status, counters.
+
+The register map (32-bit registers, word addresses) is ``docs/smartquant.md``,
+section *Registers*; :data:`REGISTERS` is the same map as a table for software.
+Reads have one cycle of latency and no side effects. A write to a read-only or
+unmapped address, or a cap outside 1..8, changes nothing and counts in
+``ERR_REGISTER``. Region entries are written to a shadow copy and take effect
+together when ``CONTROL.COMMIT`` is written, so the table changes atomically.
+"""
+
+from amaranth.hdl import Const, Module, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.bitplane import PLANES
+
+from .cxl_mem import ADDRESS_BITS, TAG_BITS
+from .view_decoder import ErrorCause, RegionLayout
+
+__all__ = ["DEVICE_ID", "REGISTERS", "CONTROL_CLEAR", "CONTROL_FLUSH", "CONTROL_COMMIT", "MAX_REGIONS",
+           "RegisterBusSignature", "ControlRegisters", "region_register"]
+
+DEVICE_ID = 0x5351_0001          # "SQ", interface version 1
+MAX_REGIONS = 12
+CONTROL_CLEAR, CONTROL_FLUSH, CONTROL_COMMIT = 1, 2, 4
+
+REGISTERS = {
+    "ID": 0x00, "N_GROUPS": 0x01, "CONFIG": 0x02, "CONTROL": 0x03, "STATUS": 0x04,
+    "ERR_LAST_CAUSE_TAG": 0x08, "ERR_LAST_ADDRESS": 0x09,
+    **{f"LINES_SERVED_{k}": 0x40 + k - 1 for k in range(1, PLANES + 1)},
+    **{f"DRAM_READS_{k}": 0x48 + k - 1 for k in range(1, PLANES + 1)},
+    "DRAM_WRITES": 0x50, "HOST_WRITES": 0x51,
+    "ERR_RANGE": 0x52, "ERR_OPCODE": 0x53, "ERR_REFUSED": 0x54, "ERR_REGISTER": 0x55,
+}
+_REGION_FIELDS = ("base", "limit", "cap")
+
+
+def region_register(region: int, field: str) -> int:
+    """Word address of ``field`` (``"base"``, ``"limit"`` or ``"cap"``) of region entry ``region``."""
+    return 0x10 + 4 * region + _REGION_FIELDS.index(field)
+
+
+class RegisterBusSignature(wiring.Signature):
+    """Minimal register port, seen from the initiator: ``addr`` (8-bit word address),
+    ``w_en`` / ``w_data`` out, ``r_data`` in (the register at ``addr`` of the previous cycle).
+    """
+
+    def __init__(self):
+        super().__init__({"addr": Out(8), "w_en": Out(1), "w_data": Out(32), "r_data": In(32)})
+
+
+class ControlRegisters(wiring.Component):
+    """Register file and event counters (32 bits, wrapping).
+
+    Parameters
+    ----------
+    n_groups, n_buffers, n_regions : int
+        Configuration reported in ``N_GROUPS`` and ``CONFIG``.
+
+    Members
+    -------
+    bus : In(RegisterBusSignature())
+    regions : Out(data.ArrayLayout(RegionLayout, n_regions))
+        The committed region table (reset: every region empty, cap 8).
+    flush : Out(1)
+        One-cycle pulse: ``CONTROL.FLUSH`` was written.
+    write_pending, idle : In(1)
+        Status inputs (``STATUS`` bits 0 and 1).
+    line_served, dram_read : In(1), with ``line_view``, ``read_view`` : In(4)
+        Event strobes and the view they count for.
+    dram_write, host_write : In(1)
+        Event strobes.
+    error : In(ErrorCause), with ``error_tag``, ``error_address``
+        A request answered with an error (``NONE`` = no event).
+    """
+
+    def __init__(self, n_groups: int, n_buffers: int, n_regions: int):
+        self.n_groups, self.n_buffers, self.n_regions = n_groups, n_buffers, n_regions
+        super().__init__({
+            "bus": In(RegisterBusSignature()),
+            "regions": Out(data.ArrayLayout(RegionLayout, n_regions)),
+            "flush": Out(1),
+            "write_pending": In(1), "idle": In(1),
+            "line_served": In(1), "line_view": In(4), "dram_read": In(1), "read_view": In(4),
+            "dram_write": In(1), "host_write": In(1),
+            "error": In(ErrorCause), "error_tag": In(TAG_BITS), "error_address": In(ADDRESS_BITS),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        shadow = Signal(data.ArrayLayout(RegionLayout, self.n_regions),
+                        init=[{"cap": PLANES}] * self.n_regions)
+        active = Signal.like(shadow)
+        m.d.comb += self.regions.eq(active)
+
+        counters = {name: Signal(32, name=name.lower()) for name in REGISTERS
+                    if name.startswith(("LINES_", "DRAM_", "HOST_", "ERR_")) and not name.startswith("ERR_LAST")}
+        last_cause_tag, last_address = Signal(32), Signal(32)
+
+        readable = {REGISTERS["ID"]: Const(DEVICE_ID, 32), REGISTERS["N_GROUPS"]: Const(self.n_groups, 32),
+                    REGISTERS["CONFIG"]: Const(self.n_buffers | self.n_regions << 8, 32),
+                    REGISTERS["STATUS"]: self.idle << 1 | self.write_pending,
+                    REGISTERS["ERR_LAST_CAUSE_TAG"]: last_cause_tag,
+                    REGISTERS["ERR_LAST_ADDRESS"]: last_address}
+        readable.update({REGISTERS[name]: counter for name, counter in counters.items()})
+        for region in range(self.n_regions):
+            for field in _REGION_FIELDS:
+                readable[region_register(region, field)] = shadow[region][field]
+        with m.Switch(bus.addr):
+            for address, value in readable.items():
+                with m.Case(address):
+                    m.d.sync += bus.r_data.eq(value)
+            with m.Default():
+                m.d.sync += bus.r_data.eq(0)
+
+        increments = {name: Signal(name=f"{name.lower()}_event") for name in counters}
+        for k in range(1, PLANES + 1):
+            m.d.comb += [increments[f"LINES_SERVED_{k}"].eq(self.line_served & (self.line_view == k)),
+                         increments[f"DRAM_READS_{k}"].eq(self.dram_read & (self.read_view == k))]
+        m.d.comb += [increments["DRAM_WRITES"].eq(self.dram_write),
+                     increments["HOST_WRITES"].eq(self.host_write),
+                     increments["ERR_RANGE"].eq(self.error == ErrorCause.RANGE),
+                     increments["ERR_OPCODE"].eq(self.error == ErrorCause.OPCODE),
+                     increments["ERR_REFUSED"].eq(self.error == ErrorCause.REFUSED)]
+        with m.If(self.error != ErrorCause.NONE):
+            m.d.sync += [last_cause_tag.eq(self.error.as_value() | self.error_tag << 16),
+                         last_address.eq(self.error_address[:32])]
+
+        bad_write = Signal()
+        clear = Signal()
+        with m.If(bus.w_en):
+            with m.Switch(bus.addr):
+                with m.Case(REGISTERS["CONTROL"]):
+                    m.d.comb += [clear.eq(bus.w_data[0]), self.flush.eq(bus.w_data[1])]
+                    with m.If(bus.w_data[2]):
+                        m.d.sync += active.eq(shadow)
+                for region in range(self.n_regions):
+                    for field in ("base", "limit"):
+                        with m.Case(region_register(region, field)):
+                            m.d.sync += shadow[region][field].eq(bus.w_data)
+                    with m.Case(region_register(region, "cap")):
+                        with m.If((bus.w_data >= 1) & (bus.w_data <= PLANES)):
+                            m.d.sync += shadow[region].cap.eq(bus.w_data)
+                        with m.Else():
+                            m.d.comb += bad_write.eq(1)
+                with m.Default():
+                    m.d.comb += bad_write.eq(1)
+        m.d.comb += increments["ERR_REGISTER"].eq(bad_write)
+
+        for name, counter in counters.items():
+            with m.If(clear):
+                m.d.sync += counter.eq(0)
+            with m.Elif(increments[name]):
+                m.d.sync += counter.eq(counter + 1)
+        with m.If(clear):
+            m.d.sync += [last_cause_tag.eq(0), last_address.eq(0)]
+        return m

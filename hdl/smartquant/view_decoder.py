@@ -1,0 +1,142 @@
+"""Host line address -> (view k, group, line), region cap and error cause; one register stage.
+
+Implements :meth:`golden.bitplane.ViewMap.decode` for line addresses: the view is
+the address bits above ``log2(stride)``, the index below them; ``group = index // k``
+is computed as ``(index * m_k) >> s_k`` with a reciprocal that is exact for every
+index (Granlund and Montgomery), ``line = index - group * k``.
+"""
+
+from amaranth.hdl import Const, Module, Signal
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.bitplane import GROUP, LINE_BYTES, PLANES
+
+from .cxl_mem import ADDRESS_BITS, LINE_BITS, TAG_BITS, ReqOpcode, RwDOpcode
+
+__all__ = ["ErrorCause", "HostCommandLayout", "RegionLayout", "DecodedCommandLayout", "ViewDecoder",
+           "reciprocal", "view_geometry"]
+
+
+class ErrorCause(enum.Enum, shape=2):
+    """Why a host request is answered without touching the weights."""
+    NONE = 0
+    RANGE = 1        # read outside every view: poisoned data
+    OPCODE = 2       # opcode the device does not serve
+    REFUSED = 3      # write outside view 8, outside every view, or with poisoned data
+
+
+class HostCommandLayout(data.Struct):
+    """A Req or RwD message after arbitration (``write`` tells which channel)."""
+    write: 1
+    opcode: 4
+    tag: TAG_BITS
+    address: ADDRESS_BITS
+    poison: 1
+    data: LINE_BITS
+
+
+class RegionLayout(data.Struct):
+    """One region-table entry: groups ``base <= g < limit`` fetch at most ``cap`` planes."""
+    base: 32
+    limit: 32
+    cap: 4
+
+
+def view_geometry(n_groups: int) -> tuple[int, int]:
+    """``(log2 of the view stride in lines, group index width)`` for a region of ``n_groups``."""
+    stride_bytes = 1 << (n_groups * GROUP - 1).bit_length()
+    return (stride_bytes // LINE_BYTES).bit_length() - 1, max(1, (n_groups - 1).bit_length())
+
+
+def reciprocal(divisor: int, width: int) -> tuple[int, int]:
+    """``(m, s)`` with ``n // divisor == (n * m) >> s`` for every ``0 <= n < 2**width``."""
+    ell = (divisor - 1).bit_length()
+    return -(-(1 << (width + ell)) // divisor), width + ell
+
+
+class DecodedCommandLayout(data.StructLayout):
+    def __init__(self, group_width: int):
+        super().__init__({
+            "write": 1, "cause": ErrorCause, "tag": TAG_BITS, "k": 4, "group": group_width, "line": 3,
+            "cap": 4, "address": ADDRESS_BITS, "data": LINE_BITS})
+
+
+class ViewDecoder(wiring.Component):
+    """Decode one host command per cycle (registered output, ready when the register is free).
+
+    Parameters
+    ----------
+    n_groups : int
+        Weight-region size in groups of 512 weights.
+    n_regions : int
+        Region-table entries; the first entry containing the group gives the cap, 8 if none.
+
+    Members
+    -------
+    i : In(stream.Signature(HostCommandLayout))
+    o : Out(stream.Signature(DecodedCommandLayout))
+        ``cause`` NONE for a served request; ``k``, ``group``, ``line``, ``cap`` are
+        meaningful only then.
+    regions : In(data.ArrayLayout(RegionLayout, n_regions))
+        The committed region table.
+    """
+
+    def __init__(self, n_groups: int, n_regions: int):
+        self.n_groups, self.n_regions = n_groups, n_regions
+        self.index_width, self.group_width = view_geometry(n_groups)
+        super().__init__({
+            "i": In(stream.Signature(HostCommandLayout)),
+            "o": Out(stream.Signature(DecodedCommandLayout(self.group_width))),
+            "regions": In(data.ArrayLayout(RegionLayout, n_regions)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cmd = self.i.payload
+        view = cmd.address[self.index_width:]
+        index = cmd.address[:self.index_width]
+        view_bits = view[:3]
+        k = Signal(4)
+        m.d.comb += k.eq(view_bits + 1)
+
+        group = Signal(self.index_width)
+        in_view = Signal()
+        with m.Switch(view_bits):
+            for d in range(1, PLANES + 1):
+                with m.Case(d - 1):
+                    mult, shift = reciprocal(d, self.index_width)
+                    m.d.comb += [group.eq((index * mult) >> shift),
+                                 in_view.eq(index < self.n_groups * d)]
+        line = Signal(3)
+        m.d.comb += line.eq(index - group * k)
+        inside = Signal()
+        m.d.comb += inside.eq((view < PLANES) & in_view)
+
+        cap = Signal(4, init=PLANES)
+        for region in reversed(range(self.n_regions)):          # the lowest matching entry wins
+            entry = self.regions[region]
+            with m.If((entry.base <= group) & (group < entry.limit)):
+                m.d.comb += cap.eq(entry.cap)
+
+        cause = Signal(ErrorCause)
+        with m.If(cmd.write):
+            with m.If(cmd.opcode != RwDOpcode.MEM_WR):
+                m.d.comb += cause.eq(ErrorCause.OPCODE)
+            with m.Elif(~inside | (k != PLANES) | cmd.poison):
+                m.d.comb += cause.eq(ErrorCause.REFUSED)
+        with m.Else():
+            with m.If((cmd.opcode != ReqOpcode.MEM_RD) & (cmd.opcode != ReqOpcode.MEM_RD_DATA)):
+                m.d.comb += cause.eq(ErrorCause.OPCODE)
+            with m.Elif(~inside):
+                m.d.comb += cause.eq(ErrorCause.RANGE)
+
+        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(self.i.ready):
+            m.d.sync += self.o.valid.eq(self.i.valid)
+            with m.If(self.i.valid):
+                out = self.o.payload
+                m.d.sync += [out.write.eq(cmd.write), out.cause.eq(cause), out.tag.eq(cmd.tag),
+                             out.k.eq(k), out.group.eq(group), out.line.eq(line), out.cap.eq(cap),
+                             out.address.eq(cmd.address), out.data.eq(cmd.data)]
+        return m

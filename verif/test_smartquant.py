@@ -1,0 +1,76 @@
+"""SmartQuant memory controller: bit-exact against golden.bitplane.PlaneStoreModel."""
+
+import numpy as np
+import pytest
+
+from golden.bitplane import read_view
+from hdl.smartquant import SmartQuantController, SmartQuantDevice
+from hdl.smartquant.corner_turn import view_line_sources
+from hdl.smartquant.view_decoder import reciprocal
+from sim.runner import available_simulators, run_bench
+
+HARDWARE = {"n_groups": 16, "n_buffers": 2, "n_regions": 4}
+QUICK = {"dram_latency": 20, "host_outstanding": 32, "random_ops": 1500, "cap_passes": 3}
+LONG = {**QUICK, "random_ops": 40_000, "cap_passes": 20}
+
+
+def run_controller(sim, stimulus, testcase=None, **hardware):
+    params = {**HARDWARE, **hardware}
+    name = "smartquant-" + "-".join(f"{k}{v}" for k, v in params.items())
+    return run_bench(name, SmartQuantController, params, "verif.benches.smartquant", sim=sim,
+                     testcase=testcase, stimulus=stimulus).checked()
+
+
+@pytest.mark.parametrize("sim", available_simulators())
+def test_controller_matches_golden(sim):
+    tests = run_controller(sim, QUICK)
+    per_view = tests["write_then_stream_every_view"]["per_view"]
+    for k, figures in per_view.items():
+        assert figures["dram_bytes_per_weight"] == int(k) / 8          # exactly k/8 of INT8
+    assert tests["cap_changes_are_atomic_per_group"]["cap_changes"] > 0
+    assert tests["random_traffic_with_backpressure"]["transactions"] > QUICK["random_ops"]
+
+
+@pytest.mark.parametrize("hardware", [{"n_buffers": 1}, {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3}])
+def test_other_configurations(hardware):
+    run_controller("verilator", QUICK, **hardware)
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("sim", available_simulators())
+def test_controller_long_random(sim):
+    tests = run_controller(sim, LONG, "random_traffic_with_backpressure")
+    assert tests["random_traffic_with_backpressure"]["transactions"] > LONG["random_ops"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_groups": 0}, "n_groups"), ({"n_buffers": 9}, "n_buffers"), ({"n_regions": 13}, "n_regions"),
+    ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"),
+    ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers")])
+def test_invalid_parameters_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SmartQuantController(**kwargs)
+
+
+def test_device_refuses_a_dram_base():
+    with pytest.raises(ValueError, match="dram_base"):
+        SmartQuantDevice(16, dram_base=64)
+
+
+@pytest.mark.parametrize("width", [3, 9, 14, 20])
+@pytest.mark.parametrize("divisor", range(1, 9))
+def test_view_decoder_division_is_exact(width, divisor):
+    index = np.arange(1 << width, dtype=np.int64)
+    mult, shift = reciprocal(divisor, width)
+    assert np.array_equal((index * mult) >> shift, index // divisor)
+
+
+def test_corner_turn_wiring_matches_the_golden_packing():
+    gen = np.random.default_rng(0)
+    planes = gen.integers(0, 256, (1, 8, 64)).astype(np.uint8)
+    bits = np.unpackbits(planes[0], axis=-1, bitorder="little")            # (plane, weight)
+    for k in range(1, 9):
+        want = read_view(planes, k)
+        for line in range(k):
+            got = np.packbits([bits[p, j] for p, j in view_line_sources(k, line)], bitorder="little")
+            assert np.array_equal(got, want[line]), (k, line)
