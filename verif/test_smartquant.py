@@ -10,7 +10,7 @@ from hdl.smartquant.view_decoder import reciprocal
 from sim.runner import available_simulators, run_bench
 
 HARDWARE = {"n_groups": 16, "n_buffers": 2, "n_regions": 4}
-QUICK = {"dram_latency": 20, "host_outstanding": 32, "random_ops": 1500, "cap_passes": 3}
+QUICK = {"dram_latency": 20, "host_outstanding": 64, "random_ops": 1500, "cap_passes": 3}
 LONG = {**QUICK, "random_ops": 40_000, "cap_passes": 20}
 
 
@@ -31,8 +31,10 @@ def test_controller_matches_golden(sim):
     assert tests["random_traffic_with_backpressure"]["transactions"] > QUICK["random_ops"]
 
 
-@pytest.mark.parametrize("hardware", [{"n_buffers": 1}, {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3}])
+@pytest.mark.parametrize("hardware", [{"n_buffers": 1}, {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3},
+                                      {"n_buffers": 8, "dram_outstanding": 32}])
 def test_other_configurations(hardware):
+    """Correctness at the extremes (one buffer, a tight DRAM read limit), and the throughput of many buffers."""
     run_controller("verilator", QUICK, **hardware)
 
 
@@ -45,7 +47,7 @@ def test_controller_long_random(sim):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_groups": 0}, "n_groups"), ({"n_buffers": 9}, "n_buffers"), ({"n_regions": 13}, "n_regions"),
-    ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"),
+    ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
     ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -60,7 +60,8 @@ class SmartQuantController(wiring.Component):
     dram_outstanding : int
         Most DRAM reads in flight (1..64).
     response_depth : int
-        Entries of the read-response and write-completion queues (2..64).
+        Entries of the read-response and write-completion queues (2..256); they bound the
+        reads in flight, so they must cover the DRAM latency for full throughput.
 
     Members
     -------
@@ -77,7 +78,7 @@ class SmartQuantController(wiring.Component):
     """
 
     def __init__(self, n_groups: int = 64, *, dram_base: int = 0, n_buffers: int = 2, n_regions: int = 4,
-                 dram_outstanding: int = 16, response_depth: int = 16):
+                 dram_outstanding: int = 16, response_depth: int = 64):
         _check_int(n_groups, "n_groups", 1, 1 << 28)
         self.view_map = ViewMap(n_groups, dram_base)
         self.n_groups = n_groups
@@ -85,7 +86,7 @@ class SmartQuantController(wiring.Component):
         self.n_buffers = _check_int(n_buffers, "n_buffers", 1, 8)
         self.n_regions = _check_int(n_regions, "n_regions", 1, MAX_REGIONS)
         self.dram_outstanding = _check_int(dram_outstanding, "dram_outstanding", 1, 64)
-        self.response_depth = _check_int(response_depth, "response_depth", 2, 64)
+        self.response_depth = _check_int(response_depth, "response_depth", 2, 256)
         self.buffer_bits = max(1, (n_buffers - 1).bit_length())
         self.id_width = self.buffer_bits + 3
         self.dram_address_width = max(1, (self.dram_base_burst + n_groups * PLANES - 1).bit_length())
@@ -124,15 +125,26 @@ class SmartQuantController(wiring.Component):
             m.d.sync += prefer_write.eq(~take_write)
 
         # --- group buffers ------------------------------------------------------------------
+        # Per buffer: the group, the latched cap, planes wanted (`target`), planes requested from
+        # DRAM, planes arrived, queued responses that read it (`pending`), and its LRU rank.
         group_width = decoder.group_width
         planes = [Signal(PlanesLayout, name=f"buffer{b}_planes") for b in range(n_buf)]
         valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
         group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
         cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
+        target = [Signal(4, name=f"buffer{b}_target") for b in range(n_buf)]
         requested = [Signal(4, name=f"buffer{b}_requested") for b in range(n_buf)]
         arrived = [Signal(PLANES, name=f"buffer{b}_arrived") for b in range(n_buf)]
         pending = [Signal(range(self.response_depth + 2), name=f"buffer{b}_pending") for b in range(n_buf)]
         rank = [Signal(range(n_buf), init=b, name=f"buffer{b}_rank") for b in range(n_buf)]   # 0 = most recent
+
+        def select(signals, index):
+            out = Signal.like(signals[0], name=None)
+            with m.Switch(index):
+                for b, s in enumerate(signals):
+                    with m.Case(b):
+                        m.d.comb += out.eq(s)
+            return out
 
         # DRAM read responses land in their buffer and plane (always accepted).
         m.d.comb += dram.resp.ready.eq(1)
@@ -142,11 +154,26 @@ class SmartQuantController(wiring.Component):
                 m.d.sync += [planes[b][resp_plane].eq(dram.resp.payload.data),
                              arrived[b].eq(arrived[b] | (1 << resp_plane))]
 
+        # --- fetch issuer: one plane read per cycle for the first buffer short of its target -----
         outstanding = Signal(range(self.dram_outstanding + 1))
         issue_read = Signal()
         m.d.sync += outstanding.eq(outstanding + issue_read - dram.resp.valid)
-        can_read = Signal()
-        m.d.comb += can_read.eq(dram.req.ready & (outstanding < self.dram_outstanding))
+        writing = Signal()                       # the flush owns the DRAM request port
+        fetch_any = Signal()
+        fetch_buffer = Signal(range(n_buf))
+        for b in reversed(range(n_buf)):
+            with m.If(requested[b] < target[b]):
+                m.d.comb += [fetch_any.eq(1), fetch_buffer.eq(b)]
+        fetch_plane = select(requested, fetch_buffer)[:3]
+        fetch_group = select(group, fetch_buffer)
+        with m.If(~writing & fetch_any & (outstanding < self.dram_outstanding)):
+            m.d.comb += [dram.req.valid.eq(1), dram.req.payload.id.eq(Cat(fetch_plane, fetch_buffer)),
+                         dram.req.payload.address.eq(self.dram_base_burst + Cat(fetch_plane, fetch_group))]
+            with m.If(dram.req.ready):
+                m.d.comb += issue_read.eq(1)
+                for b in range(n_buf):
+                    with m.If(fetch_buffer == b):
+                        m.d.sync += requested[b].eq(requested[b] + 1)
 
         # --- write-combining buffer -------------------------------------------------------------
         combine = Signal(data.ArrayLayout(LINE_BITS, PLANES))
@@ -180,19 +207,17 @@ class SmartQuantController(wiring.Component):
                 m.d.comb += hit_index.eq(b)
             with m.If(rank[b] == n_buf - 1):
                 m.d.comb += victim.eq(b)
-
-        def select(signals, index):
-            out = Signal.like(signals[0], name=None)
-            with m.Switch(index):
-                for b, s in enumerate(signals):
-                    with m.Case(b):
-                        m.d.comb += out.eq(s)
-            return out
-
-        hit_cap, hit_requested = select(cap, hit_index), select(requested, hit_index)
         victim_pending = select(pending, victim)
+
+        # A hit uses the latched cap; a miss latches the cap of the command's region.
+        read_buffer = Signal(range(n_buf))
+        read_cap = Signal(4)
+        read_target = Signal(4)
         used = Signal(4)
-        m.d.comb += used.eq(Mux(cmd.k < hit_cap, cmd.k, hit_cap))
+        m.d.comb += [read_buffer.eq(Mux(hit != 0, hit_index, victim)),
+                     read_cap.eq(Mux(hit != 0, select(cap, hit_index), cmd.cap)),
+                     read_target.eq(Mux(hit != 0, select(target, hit_index), 0)),
+                     used.eq(Mux(cmd.k < read_cap, cmd.k, read_cap))]
 
         touch = Signal()
         touch_index = Signal(range(n_buf))
@@ -208,27 +233,20 @@ class SmartQuantController(wiring.Component):
             for b in range(n_buf):
                 with m.If(index == b):
                     m.d.sync += [valid[b].eq(1), group[b].eq(new_group), cap[b].eq(new_cap),
-                                 requested[b].eq(0), arrived[b].eq(0)]
+                                 target[b].eq(0), requested[b].eq(0), arrived[b].eq(0)]
 
-        fetch_buffer = Signal(range(n_buf))
-        fetch_plane = Signal(3)
-        m.d.comb += [dram.req.payload.id.eq(Cat(fetch_plane, fetch_buffer)),
-                     dram.req.payload.address.eq(self.dram_base_burst + Cat(fetch_plane, lookup_group))]
-
-        def request_plane(index, plane, view):
-            """Issue a DRAM read of ``plane`` into buffer ``index`` (caller checked ``can_read``)."""
-            m.d.comb += [dram.req.valid.eq(1), fetch_buffer.eq(index), fetch_plane.eq(plane), issue_read.eq(1),
-                         registers.dram_read.eq(1), registers.read_view.eq(view)]
+        def raise_target(index, old, new, view):
+            """Want planes ``0 .. new-1`` in buffer ``index`` (``new > old``); count the reads for ``view``."""
+            m.d.comb += [registers.dram_read.eq(new - old), registers.read_view.eq(view)]
             for b in range(n_buf):
                 with m.If(index == b):
-                    m.d.sync += requested[b].eq(plane + 1)
+                    m.d.sync += target[b].eq(new)
 
         push_serve = Signal()
-        push_buffer = Signal(range(n_buf))
         pop_serve = Signal()
         pop_buffer = Signal(range(n_buf))
         for b in range(n_buf):
-            m.d.sync += pending[b].eq(pending[b] + (push_serve & (push_buffer == b))
+            m.d.sync += pending[b].eq(pending[b] + (push_serve & (read_buffer == b))
                                       - (pop_serve & (pop_buffer == b)))
 
         error_event = Signal(ErrorCause)
@@ -239,14 +257,12 @@ class SmartQuantController(wiring.Component):
         write_plane = Signal(range(PLANES + 1))
         target_planes = select(planes, flush_target)
         target_arrived = select(arrived, flush_target)
-        target_requested = select(requested, flush_target)
         line_bit = Signal(PLANES)
         m.d.comb += line_bit.eq(1 << cmd.line)
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
-                # A requested flush waits for a gap between commands: a read in progress may have
-                # plane fetches in flight into a buffer the flush could otherwise reallocate.
+                # A requested flush waits for a gap between commands.
                 with m.If(flush_requested & ~decoder.o.valid):
                     m.d.sync += flush_requested.eq(0)
                     with m.If(combine_mask != 0):
@@ -271,39 +287,38 @@ class SmartQuantController(wiring.Component):
                 with m.Elif(decoder.o.valid):
                     with m.If((combine_mask != 0) & (combine_group == cmd.group)):
                         m.next = "FLUSH_ALLOCATE"
-                    with m.Elif(hit != 0):
-                        with m.If(hit_requested < used):
-                            with m.If(can_read):
-                                request_plane(hit_index, hit_requested, cmd.k)
-                        with m.Elif(serve_fifo.w_rdy):
-                            m.d.comb += [serve_fifo.w_en.eq(1), serve_in.buffer.eq(hit_index),
-                                         serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
-                                         push_serve.eq(1), push_buffer.eq(hit_index), touch.eq(1),
-                                         touch_index.eq(hit_index), decoder.o.ready.eq(1)]
-                    with m.Elif(victim_pending == 0):
-                        allocate(victim, cmd.group, cmd.cap)
+                    # One read per cycle: take the buffer (a miss needs a victim no response still
+                    # reads), raise its plane target, queue the response; the fetch issuer and the
+                    # serve stage do the rest.
+                    with m.Elif(serve_fifo.w_rdy & ((hit != 0) | (victim_pending == 0))):
+                        with m.If(hit == 0):
+                            allocate(victim, cmd.group, cmd.cap)
+                        with m.If(read_target < used):
+                            raise_target(read_buffer, read_target, used, cmd.k)
+                        m.d.comb += [serve_fifo.w_en.eq(1), serve_in.buffer.eq(read_buffer),
+                                     serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
+                                     push_serve.eq(1), touch.eq(1), touch_index.eq(read_buffer),
+                                     decoder.o.ready.eq(1)]
 
             with m.State("FLUSH_ALLOCATE"):
                 m.d.comb += flushing.eq(1)
                 with m.If(hit != 0):
                     with m.If(select(pending, hit_index) == 0):
                         m.d.sync += flush_target.eq(hit_index)
+                        with m.If(combine_mask != _FULL):
+                            raise_target(hit_index, select(target, hit_index), PLANES, PLANES)
                         m.next = "FLUSH_FETCH"
                 with m.Elif(victim_pending == 0):
                     allocate(victim, combine_group, combine_cap)
                     m.d.sync += flush_target.eq(victim)
+                    with m.If(combine_mask != _FULL):
+                        raise_target(victim, 0, PLANES, PLANES)
                     m.next = "FLUSH_FETCH"
 
             with m.State("FLUSH_FETCH"):
                 m.d.comb += flushing.eq(1)
-                with m.If(combine_mask == _FULL):
+                with m.If((combine_mask == _FULL) | (target_arrived == _FULL)):
                     m.next = "FLUSH_MERGE"
-                with m.Elif(target_requested < PLANES):
-                    with m.If(can_read):
-                        request_plane(flush_target, target_requested, PLANES)
-                with m.Elif(target_arrived == _FULL):
-                    m.next = "FLUSH_MERGE"
-
             with m.State("FLUSH_MERGE"):
                 m.d.comb += [flushing.eq(1), touch.eq(1), touch_index.eq(flush_target)]
                 new_planes = planes_from_int8_lines(combine)
@@ -315,13 +330,15 @@ class SmartQuantController(wiring.Component):
                                                            target_planes[p][span]))
                 for b in range(n_buf):
                     with m.If(flush_target == b):
-                        m.d.sync += [planes[b].eq(merged), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
+                        m.d.sync += [planes[b].eq(merged), target[b].eq(PLANES), requested[b].eq(PLANES),
+                                     arrived[b].eq(_FULL)]
                 m.d.sync += write_plane.eq(0)
                 m.next = "FLUSH_WRITE"
 
             with m.State("FLUSH_WRITE"):
-                m.d.comb += [flushing.eq(1), dram.req.valid.eq(1), dram.req.payload.write.eq(1),
-                             fetch_plane.eq(write_plane), dram.req.payload.data.eq(target_planes[write_plane[:3]])]
+                m.d.comb += [flushing.eq(1), writing.eq(1), dram.req.valid.eq(1), dram.req.payload.write.eq(1),
+                             dram.req.payload.address.eq(self.dram_base_burst + Cat(write_plane[:3], combine_group)),
+                             dram.req.payload.data.eq(target_planes[write_plane[:3]])]
                 with m.If(dram.req.ready):
                     m.d.comb += registers.dram_write.eq(1)
                     m.d.sync += write_plane.eq(write_plane + 1)
@@ -360,6 +377,6 @@ class SmartQuantController(wiring.Component):
 
         idle = Signal()
         m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~drs.valid & ~ndr_fifo.r_rdy
-                            & (outstanding == 0) & ~flushing)
+                            & (outstanding == 0) & ~flushing & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)
         return m

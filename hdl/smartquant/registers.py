@@ -8,7 +8,7 @@ unmapped address, or a cap outside 1..8, changes nothing and counts in
 together when ``CONTROL.COMMIT`` is written, so the table changes atomically.
 """
 
-from amaranth.hdl import Const, Module, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -66,8 +66,10 @@ class ControlRegisters(wiring.Component):
         One-cycle pulse: ``CONTROL.FLUSH`` was written.
     write_pending, idle : In(1)
         Status inputs (``STATUS`` bits 0 and 1).
-    line_served, dram_read : In(1), with ``line_view``, ``read_view`` : In(4)
-        Event strobes and the view they count for.
+    line_served : In(1), with ``line_view`` : In(4)
+        A host line served from that view.
+    dram_read : In(4), with ``read_view`` : In(4)
+        Number of DRAM plane reads (0..8) wanted for a read of that view.
     dram_write, host_write : In(1)
         Event strobes.
     error : In(ErrorCause), with ``error_tag``, ``error_address``
@@ -81,7 +83,7 @@ class ControlRegisters(wiring.Component):
             "regions": Out(data.ArrayLayout(RegionLayout, n_regions)),
             "flush": Out(1),
             "write_pending": In(1), "idle": In(1),
-            "line_served": In(1), "line_view": In(4), "dram_read": In(1), "read_view": In(4),
+            "line_served": In(1), "line_view": In(4), "dram_read": In(4), "read_view": In(4),
             "dram_write": In(1), "host_write": In(1),
             "error": In(ErrorCause), "error_tag": In(TAG_BITS), "error_address": In(ADDRESS_BITS),
         })
@@ -114,10 +116,10 @@ class ControlRegisters(wiring.Component):
             with m.Default():
                 m.d.sync += bus.r_data.eq(0)
 
-        increments = {name: Signal(name=f"{name.lower()}_event") for name in counters}
+        increments = {name: Signal(4, name=f"{name.lower()}_event") for name in counters}
         for k in range(1, PLANES + 1):
             m.d.comb += [increments[f"LINES_SERVED_{k}"].eq(self.line_served & (self.line_view == k)),
-                         increments[f"DRAM_READS_{k}"].eq(self.dram_read & (self.read_view == k))]
+                         increments[f"DRAM_READS_{k}"].eq(Mux(self.read_view == k, self.dram_read, 0))]
         m.d.comb += [increments["DRAM_WRITES"].eq(self.dram_write),
                      increments["HOST_WRITES"].eq(self.host_write),
                      increments["ERR_RANGE"].eq(self.error == ErrorCause.RANGE),
@@ -151,8 +153,8 @@ class ControlRegisters(wiring.Component):
         for name, counter in counters.items():
             with m.If(clear):
                 m.d.sync += counter.eq(0)
-            with m.Elif(increments[name]):
-                m.d.sync += counter.eq(counter + 1)
+            with m.Else():
+                m.d.sync += counter.eq(counter + increments[name])
         with m.If(clear):
             m.d.sync += [last_cause_tag.eq(0), last_address.eq(0)]
         return m

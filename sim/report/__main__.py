@@ -210,6 +210,30 @@ def plots(results: dict) -> dict[str, str]:
     return figs
 
 
+def smartquant_section(summaries) -> tuple[list[str], list[str]]:
+    """Per-view DRAM traffic and host throughput of the SmartQuant controller benches."""
+    rows = []
+    for path in summaries:
+        s = json.loads(path.read_text())
+        stream = s.get("tests", {}).get("write_then_stream_every_view")
+        if not stream or s.get("simulator") != "verilator":
+            continue
+        params = s.get("params", {})
+        for k, fig in sorted(stream["per_view"].items(), key=lambda kv: int(kv[0])):
+            rows.append([f"{params.get('n_groups')} groups, {params.get('n_buffers')} buffers, "
+                         f"{params.get('dram_outstanding', 16)} DRAM reads in flight", k,
+                         f"{fig['dram_bytes_per_weight']:.3f}", f"{fig['lines_per_cycle']:.3f}",
+                         f"{fig['weights_per_cycle']:.1f}", stream.get("dram_latency")])
+    if not rows:
+        return [], []
+    t_md, t_h = _table(["controller", "view k", "DRAM bytes/weight", "host lines/cycle", "weights/cycle",
+                        "DRAM latency (cycles)"], rows)
+    note = ("Streaming a tensor through view k with DRAM at one burst per cycle; bytes per weight must be "
+            "k/8 (INT8 = 1).")
+    return (["### SmartQuant controller: traffic and throughput per view", "", note, "", t_md, ""],
+            ["<h3>SmartQuant controller: traffic and throughput per view</h3>", f"<p>{note}</p>", t_h])
+
+
 def hardware_section() -> tuple[list[str], list[str]]:
     md, h = [], []
     summaries = sorted(SUMMARIES.glob("*.json")) if SUMMARIES.exists() else []
@@ -217,13 +241,17 @@ def hardware_section() -> tuple[list[str], list[str]]:
     for path in summaries:
         s = json.loads(path.read_text())
         for test, fig in s.get("tests", {}).items():
-            rows.append([s.get("bench"), s.get("simulator"), test, fig.get("vectors", ""),
+            rows.append([s.get("bench"), s.get("simulator"), test, fig.get("vectors", fig.get("transactions", "")),
                          fig.get("mismatches", ""), fig.get("cycles_per_block", ""), s.get("seed")])
     if rows:
-        t_md, t_h = _table(["bench", "simulator", "test", "vectors", "mismatches", "cycles/block", "seed"], rows)
+        t_md, t_h = _table(["bench", "simulator", "test", "vectors / transactions", "mismatches", "cycles/block",
+                            "seed"], rows)
         md += ["## Hardware against the golden model", "",
                "From the last bench runs (`make test` / `make regress`), `sim_build/summaries/`.", "", t_md, ""]
         h += ["<h2>Hardware against the golden model</h2>", t_h]
+        sq_md, sq_h = smartquant_section(summaries)
+        md += sq_md
+        h += sq_h
     else:
         md += ["## Hardware against the golden model", "", "No bench summaries yet: run `make test`.", ""]
         h += ["<h2>Hardware against the golden model</h2><p>No bench summaries yet: run <code>make test</code>.</p>"]
