@@ -142,7 +142,7 @@ def _seed() -> int:
 def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
               stimulus: dict | None = None, sim: str = "verilator", testcase: str | None = None,
               seed: int | None = None, waves: bool | None = None,
-              extra_env: dict | None = None) -> BenchResult:
+              extra_env: dict | None = None, label: str | None = None) -> BenchResult:
     """Build ``factory(**params)`` and run the cocotb module ``bench_module`` on it.
 
     Parameters
@@ -165,6 +165,9 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
         Default: ``$SEED`` or a fresh random seed; always printed.
     waves : bool, optional
         Default: ``$WAVES == "1"``.
+    label : str, optional
+        Appended to the summary's file name, to keep runs of one build with different
+        stimulus apart.
     """
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
@@ -192,7 +195,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     test_dir = build_dir / f"run-{run_id}"
     test_dir.mkdir(parents=True, exist_ok=True)
     SUMMARIES.mkdir(parents=True, exist_ok=True)
-    summary_path = SUMMARIES / f"{name}-{sim}{'-' + testcase if testcase else ''}.json"
+    summary_path = SUMMARIES / f"{name}-{sim}{'-' + testcase if testcase else ''}{'-' + label if label else ''}.json"
     summary_path.unlink(missing_ok=True)
     env = {"CXLQUANT_PARAMS": json.dumps({**params, **(stimulus or {})}), "CXLQUANT_SUMMARY": str(summary_path),
            "CXLQUANT_BENCH": name, "CXLQUANT_SIM": sim, "CXLQUANT_SEED": str(seed),

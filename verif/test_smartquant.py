@@ -14,11 +14,11 @@ QUICK = {"dram_latency": 20, "host_outstanding": 64, "random_ops": 1500, "cap_pa
 LONG = {**QUICK, "random_ops": 40_000, "cap_passes": 20}
 
 
-def run_controller(sim, stimulus, testcase=None, **hardware):
+def run_controller(sim, stimulus, testcase=None, label=None, **hardware):
     params = {**HARDWARE, **hardware}
     name = "smartquant-" + "-".join(f"{k}{v}" for k, v in params.items())
     return run_bench(name, SmartQuantController, params, "verif.benches.smartquant", sim=sim,
-                     testcase=testcase, stimulus=stimulus).checked()
+                     testcase=testcase, stimulus=stimulus, label=label).checked()
 
 
 @pytest.mark.parametrize("sim", available_simulators())
@@ -36,6 +36,17 @@ def test_controller_matches_golden(sim):
 def test_other_configurations(hardware):
     """Correctness at the extremes (one buffer, a tight DRAM read limit), and the throughput of many buffers."""
     run_controller("verilator", QUICK, **hardware)
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("dram_interval", [1, 2])
+def test_streaming_throughput_many_buffers(dram_interval):
+    """A measurement (figures in the summary): 64 groups streamed at every k with 8 buffers."""
+    stimulus = {**QUICK, "dram_interval": dram_interval, "host_outstanding": 128}
+    tests = run_controller("verilator", stimulus, "write_then_stream_every_view", f"dram-interval{dram_interval}",
+                           n_groups=64, n_buffers=8, dram_outstanding=64, response_depth=128)
+    for k, figures in tests["write_then_stream_every_view"]["per_view"].items():
+        assert figures["dram_bytes_per_weight"] == int(k) / 8
 
 
 @pytest.mark.regress

@@ -154,16 +154,18 @@ class SmartQuantController(wiring.Component):
                 m.d.sync += [planes[b][resp_plane].eq(dram.resp.payload.data),
                              arrived[b].eq(arrived[b] | (1 << resp_plane))]
 
-        # --- fetch issuer: one plane read per cycle for the first buffer short of its target -----
+        # --- fetch issuer: one plane read per cycle, for the least recently used buffer short of
+        # its target (the oldest group: responses leave in order, so it is needed first) ---------
         outstanding = Signal(range(self.dram_outstanding + 1))
         issue_read = Signal()
         m.d.sync += outstanding.eq(outstanding + issue_read - dram.resp.valid)
         writing = Signal()                       # the flush owns the DRAM request port
         fetch_any = Signal()
         fetch_buffer = Signal(range(n_buf))
-        for b in reversed(range(n_buf)):
-            with m.If(requested[b] < target[b]):
-                m.d.comb += [fetch_any.eq(1), fetch_buffer.eq(b)]
+        for r in range(n_buf):                   # later (higher rank = older) matches win
+            for b in range(n_buf):
+                with m.If((requested[b] < target[b]) & (rank[b] == r)):
+                    m.d.comb += [fetch_any.eq(1), fetch_buffer.eq(b)]
         fetch_plane = select(requested, fetch_buffer)[:3]
         fetch_group = select(group, fetch_buffer)
         with m.If(~writing & fetch_any & (outstanding < self.dram_outstanding)):

@@ -93,7 +93,7 @@ def check_dram(bench: SmartQuantBench) -> int:
 async def write_then_stream_every_view(dut):
     """Write a tensor through view 8, then stream it at every k: data, traffic and throughput."""
     p = params()
-    dram = DramModel(latency=p["dram_latency"], interval=1)
+    dram = DramModel(latency=p["dram_latency"], interval=p.get("dram_interval", 1))
     bench = await start(dut, dram)
     bench.max_outstanding = p["host_outstanding"]
     q = random_weights(bench.gen, bench.n_groups)
@@ -129,7 +129,8 @@ async def write_then_stream_every_view(dut):
     dut._log.info("per view: " + ", ".join(f"k={k} {v['lines_per_cycle']:.3f} lines/cycle "
                                             f"{v['dram_bytes_per_weight']:.3f} B/weight" for k, v in per_k.items()))
     record_summary("write_then_stream_every_view", transactions=bench.checked, mismatches=mismatches,
-                   written_bursts=written_bursts, dram_latency=dram.latency, per_view=per_k)
+                   written_bursts=written_bursts, dram_latency=dram.latency, dram_bursts_per_cycle=1 / dram.interval,
+                   per_view=per_k)
     assert mismatches == 0
 
 
