@@ -50,16 +50,18 @@ class FGMPActQuant(wiring.Component):
         ``fp8`` mode bit, 16 codes (E4M3, or E2M1 in the low nibble), E4M3
         block scale (0 for FP8 blocks).
     inv_scale : In(32)
-        FP32 ``fp32(1 / s_t)`` (configuration). It must be a positive finite value; zero,
-        negative, infinite or NaN patterns are not detected and give meaningless blocks.
+        FP32 ``fp32(1 / s_t)`` (configuration), a positive finite non-zero value. Blocks
+        quantized under any other pattern (zero, negative, infinite, NaN) are meaningless and
+        set status bit 8.
     threshold : In(signed(64))
         Score threshold (configuration); -1 makes every block FP8.
     sens_addr, sens_data, sens_we : In
         Write port of the sensitivity memory: 16 8-bit codes per channel block. Write only
         while no block is in flight; a write racing a read of the same row is not defined.
-    status : Out(3)
+    status : Out(4)
         Sticky OR of the block status bits: 1 NaN seen, 2 Inf seen, 4 a finite
-        ``|y| > 448`` (FP8 saturation). ``status_clear`` clears it.
+        ``|y| > 448`` (FP8 saturation); and 8 a block left while ``inv_scale`` was not a
+        positive finite non-zero FP32. ``status_clear`` clears it.
 
     Raises
     ------
@@ -88,7 +90,7 @@ class FGMPActQuant(wiring.Component):
             "sens_addr": In(unsigned(max(1, (self.depth - 1).bit_length()))),
             "sens_data": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "sens_we": In(1),
-            "status": Out(3),
+            "status": Out(4),
             "status_clear": In(1),
         })
 
@@ -229,8 +231,11 @@ class FGMPActQuant(wiring.Component):
                          self.o.payload.scale.eq(Mux(fp8, 0, scale4))]
             for c in range(BLOCK):
                 m.d.sync += self.o.payload.codes[c].eq(Mux(fp8, codes8_4[c], codes4_4[c]))
+        bad_inv_scale = Signal()
+        m.d.comb += bad_inv_scale.eq(self.inv_scale[31] | (self.inv_scale[23:31] == 0xFF)
+                                     | (self.inv_scale[:31] == 0))
         with m.If(self.status_clear):
             m.d.sync += self.status.eq(0)
         with m.Elif(advance & v4):
-            m.d.sync += self.status.eq(self.status | status4)
+            m.d.sync += self.status.eq(self.status | status4 | bad_inv_scale << 3)
         return m

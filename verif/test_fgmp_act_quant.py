@@ -23,6 +23,8 @@ def test_act_quant_matches_golden(input_format, sim):
     blocks = QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16
     assert tests["realistic_activations_with_gaps_and_backpressure"]["vectors"] == blocks
     assert tests["throughput"]["cycles_per_block"] == 1.0
+    assert tests["bad_inv_scale_sets_status_8"]["vectors"] == 8
+    assert tests["reset_mid_stream_starts_clean"]["vectors"] == 4 * 64 // 16
 
 
 @pytest.mark.regress

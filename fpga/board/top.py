@@ -38,11 +38,12 @@ class BridgedAccelerator(wiring.Component):
     clk_hz : int
         Frequency of the ``sync`` clock.
     baud : int
-    n_groups : int
+    n_groups, n_buffers : int
+        The SmartQuant device's region size and group buffers (one keeps the board build small).
     """
 
-    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16):
-        self.clk_hz, self.baud, self.n_groups = clk_hz, baud, n_groups
+    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, n_buffers: int = 1):
+        self.clk_hz, self.baud, self.n_groups, self.n_buffers = clk_hz, baud, n_groups, n_buffers
         super().__init__({"rx": wiring.In(1, init=1), "tx": wiring.Out(1, init=1)})
 
     def elaborate(self, platform):
@@ -50,7 +51,7 @@ class BridgedAccelerator(wiring.Component):
         m.submodules.receiver = receiver = UARTReceiver(self.clk_hz, self.baud)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.clk_hz, self.baud)
         m.submodules.bridge = bridge = HostBridge(COMMANDS, RESPONSES)
-        m.submodules.device = device = SmartQuantDevice(self.n_groups)
+        m.submodules.device = device = SmartQuantDevice(self.n_groups, n_buffers=self.n_buffers)
         m.submodules.vmac = vmac = FGMPVmac(1, "mixed")
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
         wiring.connect(m, receiver.o, bridge.rx)

@@ -183,3 +183,68 @@ async def throughput(dut):
     dut._log.info(f"cycles per block: {cycles_per_block}")
     record_summary("throughput", vectors=n, mismatches=bad, cycles_per_block=cycles_per_block)
     assert bad == 0
+
+
+BAD_INV_SCALES = {"+0": 0x0000_0000, "-0": 0x8000_0000, "-1.0": 0xBF80_0000, "+inf": 0x7F80_0000,
+                  "NaN": 0x7FC0_0000, "-subnormal": 0x8000_0001}
+
+
+@cocotb.test()
+async def bad_inv_scale_sets_status_8(dut):
+    """Every invalid inv_scale pattern is flagged (status bit 8); a valid one is not."""
+    p, gen = params(), rng()
+    await start(dut)
+    channels = 32
+    x = gen.normal(0, 1, (2, channels))
+    fisher = gen.random(channels)
+    await check_batch(dut, x, fisher, 1.0, 0, p["input_format"], gen, 1.0, 1.0)      # configures the unit
+    mismatches, checked = 0, 0
+    _, bits = to_format(x, p["input_format"])
+    payloads = input_payloads(bits, channels)
+    for name, pattern in [*BAD_INV_SCALES.items(), ("1.0 (valid)", 0x3F80_0000), ("smallest subnormal (valid)", 1)]:
+        dut.inv_scale.value = pattern
+        dut.status_clear.value = 1
+        await RisingEdge(dut.clk)
+        dut.status_clear.value = 0
+        await stream_through(dut, payloads, len(payloads), gen)
+        await RisingEdge(dut.clk)
+        flagged = bool(resolved(dut.status) & 8)
+        checked += 1
+        if flagged != (pattern in BAD_INV_SCALES.values()):
+            mismatches += 1
+            dut._log.error(f"inv_scale {name} ({pattern:#010x}): status bit 8 is {int(flagged)}")
+    record_summary("bad_inv_scale_sets_status_8", vectors=checked, mismatches=mismatches)
+    assert mismatches == 0
+
+
+@cocotb.test()
+async def reset_mid_stream_starts_clean(dut):
+    """Reset with blocks in the pipeline: none of them comes out; the next batch is exact."""
+    p, gen = params(), rng()
+    await start(dut)
+    channels = 64
+    x = gen.normal(0, 1, (4, channels))
+    fisher = gen.random(channels)
+    _, bits = to_format(x, p["input_format"])
+    await configure(dut, fgmp.sensitivity_codes(fisher)[0], 1.0, 0)
+    dut.o__ready.value = 0
+    for payload in input_payloads(bits, channels)[:6]:                 # fill the pipeline, output held
+        dut.i__valid.value = 1
+        dut.i__payload.value = payload
+        await RisingEdge(dut.clk)
+    dut.i__valid.value = 0
+    dut.rst.value = 1
+    await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    dut.o__ready.value = 1
+    stale = 0
+    for _ in range(12):
+        await RisingEdge(dut.clk)
+        stale += int(dut.o__valid.value == 1)
+    blocks, mismatches, _, _ = await check_batch(dut, x, fisher, 1.0, 0, p["input_format"], gen, 0.8, 0.8)
+    mismatches += stale
+    if stale:
+        dut._log.error(f"{stale} blocks from before the reset came out")
+    record_summary("reset_mid_stream_starts_clean", vectors=blocks, mismatches=mismatches)
+    assert mismatches == 0
