@@ -18,8 +18,8 @@ them); a flush merges the lines into the group's buffer (fetching the missing
 planes first when the group is partial) and writes all 8 planes to DRAM.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
@@ -29,7 +29,7 @@ from .corner_turn import PlanesLayout, ViewLineAssembler, planes_from_int8_lines
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
 from .dram_port import DramSignature
 from .registers import MAX_REGIONS, ControlRegisters, RegisterBusSignature
-from .view_decoder import ErrorCause, HostCommandLayout, ViewDecoder
+from .view_decoder import ErrorCause, ViewDecoder
 
 __all__ = ["SmartQuantController"]
 

@@ -6,7 +6,7 @@ is computed as ``(index * m_k) >> s_k`` with a reciprocal that is exact for ever
 index (Granlund and Montgomery), ``line = index - group * k``.
 """
 
-from amaranth.hdl import Const, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -261,7 +261,6 @@ async def cap_changes_are_atomic_per_group(dut):
 @cocotb.test()
 async def registers_and_error_reporting(dut):
     """Identification, refused register writes, shadow table and commit, last error, counter clear."""
-    p = params()
     bench = await start(dut)
     mismatches = 0
 
