@@ -4,15 +4,16 @@ Behaviour is :class:`golden.bitplane.PlaneStoreModel` (data, DRAM traffic and
 errors, bit for bit and burst for burst); interfaces and the register map are
 ``docs/smartquant.md``. Structure, one request per cycle at each step::
 
-    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> corner turn -> DRS
+    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> plane read -> corner turn -> DRS
                                                                     |  \\-> NDR FIFO -> NDR
-                                                                    \\-> DRAM requests; responses -> group buffers
+                                                                    \\-> DRAM requests; responses -> plane memories
 
 The sequencer handles commands in order. Reads allocate a group buffer (least
 recently used; it waits until no queued response still needs the victim), latch
 the region cap, issue the missing plane bursts and queue a response entry. The
-serve stage answers entries in order once their planes have arrived, through the
-36-way corner turn and one output register. Writes to view 8 collect in the
+serve stage answers entries in order once their planes have arrived: it reads the
+buffer from the plane memories (one memory per plane, one row per buffer), then
+corner-turns it through the 36-way multiplexer into the DRS register. Writes to view 8 collect in the
 write-combining buffer (``NDR Cmp`` as soon as they are in it: later reads see
 them); a flush merges the lines into the group's buffer (fetching the missing
 planes first when the group is partial) and writes all 8 planes to DRAM.
@@ -21,6 +22,7 @@ planes first when the group is partial) and writes all 8 planes to DRAM.
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES, ViewMap
@@ -125,10 +127,19 @@ class SmartQuantController(wiring.Component):
             m.d.sync += prefer_write.eq(~take_write)
 
         # --- group buffers ------------------------------------------------------------------
-        # Per buffer: the group, the latched cap, planes wanted (`target`), planes requested from
-        # DRAM, planes arrived, queued responses that read it (`pending`), and its LRU rank.
+        # Data: plane memory p holds plane p of every buffer (row = buffer); written by DRAM
+        # responses (one plane) and by the flush merge (all planes, 64-bit spans under the
+        # combine mask); read by the serve stage and the flush write-back (shared port).
+        # State per buffer: the group, the latched cap, planes wanted (`target`), planes
+        # requested from DRAM, planes arrived, queued responses that read it (`pending`), LRU rank.
         group_width = decoder.group_width
-        planes = [Signal(PlanesLayout, name=f"buffer{b}_planes") for b in range(n_buf)]
+        memories = [Memory(shape=LINE_BITS, depth=n_buf, init=[]) for _ in range(PLANES)]
+        for p, memory in enumerate(memories):
+            m.submodules[f"plane{p}_memory"] = memory
+        plane_writes = [memory.write_port(granularity=64) for memory in memories]
+        plane_reads = [memory.read_port() for memory in memories]
+        read_planes = Signal(PlanesLayout)
+        m.d.comb += read_planes.eq(Cat(*(port.data for port in plane_reads)))
         valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
         group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
         cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
@@ -146,19 +157,24 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += out.eq(s)
             return out
 
-        # DRAM read responses land in their buffer and plane (always accepted).
-        m.d.comb += dram.resp.ready.eq(1)
+        # DRAM read responses land in their buffer and plane, except in the one cycle of a
+        # flush merge, which owns the memories' write ports.
+        merging = Signal()
+        response = Signal()
+        m.d.comb += [dram.resp.ready.eq(~merging), response.eq(dram.resp.valid & dram.resp.ready)]
         resp_buffer, resp_plane = dram.resp.payload.id[3:], dram.resp.payload.id[:3]
+        for p, port in enumerate(plane_writes):
+            m.d.comb += [port.addr.eq(resp_buffer), port.data.eq(dram.resp.payload.data),
+                         port.en.eq(Mux(response & (resp_plane == p), 0xFF, 0))]
         for b in range(n_buf):
-            with m.If(dram.resp.valid & (resp_buffer == b)):
-                m.d.sync += [planes[b][resp_plane].eq(dram.resp.payload.data),
-                             arrived[b].eq(arrived[b] | (1 << resp_plane))]
+            with m.If(response & (resp_buffer == b)):
+                m.d.sync += arrived[b].eq(arrived[b] | (1 << resp_plane))
 
         # --- fetch issuer: one plane read per cycle, for the least recently used buffer short of
         # its target (the oldest group: responses leave in order, so it is needed first) ---------
         outstanding = Signal(range(self.dram_outstanding + 1))
         issue_read = Signal()
-        m.d.sync += outstanding.eq(outstanding + issue_read - dram.resp.valid)
+        m.d.sync += outstanding.eq(outstanding + issue_read - response)
         writing = Signal()                       # the flush owns the DRAM request port
         fetch_any = Signal()
         fetch_buffer = Signal(range(n_buf))
@@ -257,8 +273,10 @@ class SmartQuantController(wiring.Component):
 
         flush_target = Signal(range(n_buf))
         write_plane = Signal(range(PLANES + 1))
-        target_planes = select(planes, flush_target)
         target_arrived = select(arrived, flush_target)
+        port_claimed = Signal()                  # the flush owns the plane memories' read port
+        serve_held = Signal()
+        flush_read = Signal()
         line_bit = Signal(PLANES)
         m.d.comb += line_bit.eq(1 << cmd.line)
 
@@ -322,25 +340,29 @@ class SmartQuantController(wiring.Component):
                 with m.If((combine_mask == _FULL) | (target_arrived == _FULL)):
                     m.next = "FLUSH_MERGE"
             with m.State("FLUSH_MERGE"):
-                m.d.comb += [flushing.eq(1), touch.eq(1), touch_index.eq(flush_target)]
-                new_planes = planes_from_int8_lines(combine)
-                merged = Signal(PlanesLayout)
-                for p in range(PLANES):
-                    for line in range(PLANES):
-                        span = slice(64 * line, 64 * line + 64)
-                        m.d.comb += merged[p][span].eq(Mux(combine_mask[line], new_planes[p][span],
-                                                           target_planes[p][span]))
+                # Write the collected lines over the buffer's planes: INT8 line l is the 64-bit
+                # span l of every plane.
+                m.d.comb += [flushing.eq(1), merging.eq(1), touch.eq(1), touch_index.eq(flush_target)]
+                for port, plane in zip(plane_writes, planes_from_int8_lines(combine)):
+                    m.d.comb += [port.addr.eq(flush_target), port.data.eq(plane), port.en.eq(combine_mask)]
                 for b in range(n_buf):
                     with m.If(flush_target == b):
-                        m.d.sync += [planes[b].eq(merged), target[b].eq(PLANES), requested[b].eq(PLANES),
-                                     arrived[b].eq(_FULL)]
+                        m.d.sync += [target[b].eq(PLANES), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
                 m.d.sync += write_plane.eq(0)
-                m.next = "FLUSH_WRITE"
+                m.next = "FLUSH_READ"
+
+            with m.State("FLUSH_READ"):
+                # Read the merged group once the serve stage no longer holds planes in the port.
+                m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
+                with m.If(~serve_held):
+                    m.d.comb += flush_read.eq(1)
+                    m.next = "FLUSH_WRITE"
 
             with m.State("FLUSH_WRITE"):
-                m.d.comb += [flushing.eq(1), writing.eq(1), dram.req.valid.eq(1), dram.req.payload.write.eq(1),
+                m.d.comb += [flushing.eq(1), writing.eq(1), port_claimed.eq(1), dram.req.valid.eq(1),
+                             dram.req.payload.write.eq(1),
                              dram.req.payload.address.eq(self.dram_base_burst + Cat(write_plane[:3], combine_group)),
-                             dram.req.payload.data.eq(target_planes[write_plane[:3]])]
+                             dram.req.payload.data.eq(read_planes[write_plane[:3]])]
                 with m.If(dram.req.ready):
                     m.d.comb += registers.dram_write.eq(1)
                     m.d.sync += write_plane.eq(write_plane + 1)
@@ -355,30 +377,43 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [host.ndr.valid.eq(ndr_fifo.r_rdy), host.ndr.payload.tag.eq(ndr_fifo.r_data),
                      host.ndr.payload.opcode.eq(NDROpcode.CMP), ndr_fifo.r_en.eq(host.ndr.ready)]
 
-        # --- serve stage: corner turn + output register -----------------------------------------
+        # --- serve stage: plane read (the read port's register) -> corner turn -> DRS register ---
+        # `serve_held`: the read port holds planes for an entry not yet passed to DRS.
         head = data.View(serve_layout, serve_fifo.r_data)
         head_arrived = select(arrived, head.buffer)
         need = Signal(PLANES)
         m.d.comb += need.eq((1 << head.used) - 1)
-        m.d.comb += [assembler.planes.eq(select(planes, head.buffer)), assembler.k.eq(head.k),
-                     assembler.line.eq(head.line), assembler.used.eq(head.used)]
+        held = Signal(serve_layout)
         drs = host.drs
-        load = Signal()
-        m.d.comb += load.eq(serve_fifo.r_rdy & (~drs.valid | drs.ready)
-                            & (head.poison | ((head_arrived & need) == need)))
-        with m.If(load):
+        to_drs = Signal()
+        take_head = Signal()
+        m.d.comb += [to_drs.eq(serve_held & (~drs.valid | drs.ready)),
+                     take_head.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | to_drs)
+                                  & (head.poison | ((head_arrived & need) == need)))]
+        for port in plane_reads:
+            m.d.comb += [port.addr.eq(Mux(port_claimed, flush_target, head.buffer)),
+                         port.en.eq(take_head | flush_read)]
+        with m.If(take_head):
             m.d.comb += serve_fifo.r_en.eq(1)
-            m.d.sync += [drs.valid.eq(1), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
-                         drs.payload.tag.eq(head.tag), drs.payload.poison.eq(head.poison),
-                         drs.payload.data.eq(Mux(head.poison, 0, assembler.o))]
+            m.d.sync += [serve_held.eq(1), held.eq(head)]
             with m.If(~head.poison):
-                m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer),
-                             registers.line_served.eq(1), registers.line_view.eq(head.k)]
+                m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer)]
+        with m.Elif(to_drs):
+            m.d.sync += serve_held.eq(0)
+
+        m.d.comb += [assembler.planes.eq(read_planes), assembler.k.eq(held.k),
+                     assembler.line.eq(held.line), assembler.used.eq(held.used)]
+        with m.If(to_drs):
+            m.d.sync += [drs.valid.eq(1), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
+                         drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison),
+                         drs.payload.data.eq(Mux(held.poison, 0, assembler.o))]
+            with m.If(~held.poison):
+                m.d.comb += [registers.line_served.eq(1), registers.line_view.eq(held.k)]
         with m.Elif(drs.ready):
             m.d.sync += drs.valid.eq(0)
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~drs.valid & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve_held & ~drs.valid & ~ndr_fifo.r_rdy
                             & (outstanding == 0) & ~flushing & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)
         return m
