@@ -66,9 +66,9 @@ def _act_quant():
     return FGMPActQuant("bf16", 4096)
 
 
-def _smartquant(n_groups, n_buffers):
+def _smartquant(n_groups, n_buffers, lane_bits):
     from hdl.smartquant import SmartQuantDevice
-    return SmartQuantDevice(n_groups, n_buffers=n_buffers)
+    return SmartQuantDevice(n_groups, n_buffers=n_buffers, lane_bits=lane_bits)
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,12 @@ CONFIGS = [
     *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant})
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
-    # router1 does not converge on the controller's wide multiplexers within an hour; router2 does.
-    *[Config(f"smartquant-g{groups}-b2", partial(_smartquant, groups, 2), {"n_groups": groups, "n_buffers": 2},
-             nextpnr_args=("--router", "router2")) for groups in (16, 64)],
+    # The memory controller at two sizes; the full 512-bit corner turn (1 line/cycle) does not
+    # route on an ECP5-85F (docs/measurements.md), so the FPGA configurations use narrower lanes.
+    *[Config(f"smartquant-g{groups}-b{buffers}-l{lane}", partial(_smartquant, groups, buffers, lane),
+             {"n_groups": groups, "n_buffers": buffers, "lane_bits": lane}, nextpnr_args=("--router", "router2"))
+      for groups, buffers, lane in ((16, 2, 64), (64, 4, 128))],
 ]
-LINE_BYTES = 64                       # one host line per cycle at most (SmartQuant serve stage)
 
 
 def _design_key(rtlil_text: str, nextpnr_args: tuple = ()) -> str:
@@ -207,9 +208,10 @@ def tables(results: list[dict]) -> str:
     if by.get("actquant-bf16") and by.get("vmac-mixed-x1"):
         ratios.append(f"| activation unit / mixed VMAC x1 (LUT4 without DSPs) | "
                       f"{_ratio(by['actquant-bf16']['lut4_nodsp'], by['vmac-mixed-x1']['lut4_nodsp'])} |")
+    lanes = {c.name: c.params["lane_bits"] for c in CONFIGS if "lane_bits" in c.params}
     for r in results:
-        if r["config"].startswith("smartquant") and r["fmax_mhz"]:
-            peak = r["fmax_mhz"] * LINE_BYTES / 1000                      # GB/s at one line per cycle
+        if r["config"] in lanes and r["fmax_mhz"]:
+            peak = r["fmax_mhz"] * lanes[r["config"]] / 8 / 1000            # GB/s: lane_bits per cycle
             ratios.append(f"| {r['config']}: LUT4 per GB/s of peak host bandwidth ({peak:.2f} GB/s) | "
                           f"{round(r['lut4'] / peak)} |")
     if ratios:

@@ -5,7 +5,7 @@ import pytest
 
 from golden.bitplane import read_view
 from hdl.smartquant import SmartQuantController, SmartQuantDevice
-from hdl.smartquant.corner_turn import view_line_sources
+from hdl.smartquant.corner_turn import LANE_WIDTHS, view_chunk_sources, view_line_sources
 from hdl.smartquant.view_decoder import reciprocal
 from sim.runner import available_simulators, run_bench
 
@@ -33,7 +33,8 @@ def test_controller_matches_golden(sim):
     assert tests["random_traffic_with_backpressure"]["transactions"] > stimulus["random_ops"]
 
 
-@pytest.mark.parametrize("hardware", [{"n_buffers": 1}, {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3},
+@pytest.mark.parametrize("hardware", [{"n_buffers": 1, "lane_bits": 64},
+                                      {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3, "lane_bits": 128},
                                       pytest.param({"n_buffers": 8, "dram_outstanding": 32}, marks=pytest.mark.regress)])
 def test_other_configurations(hardware):
     """Correctness at the extremes (one buffer, a tight DRAM read limit); many buffers under regress."""
@@ -61,7 +62,8 @@ def test_controller_long_random(sim):
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_groups": 0}, "n_groups"), ({"n_buffers": 9}, "n_buffers"), ({"n_regions": 13}, "n_regions"),
     ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
-    ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers")])
+    ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers"), ({"lane_bits": 96}, "lane_bits"),
+    ({"lane_bits": 32}, "lane_bits")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SmartQuantController(**kwargs)
@@ -89,3 +91,22 @@ def test_corner_turn_wiring_matches_the_golden_packing():
         for line in range(k):
             got = np.packbits([bits[p, j] for p, j in view_line_sources(k, line)], bitorder="little")
             assert np.array_equal(got, want[line]), (k, line)
+
+
+@pytest.mark.parametrize("lane_bits", LANE_WIDTHS)
+def test_chunk_wiring_reassembles_every_view_line(lane_bits):
+    """Chunks read from the even/odd span banks concatenate to the golden view lines."""
+    gen = np.random.default_rng(lane_bits)
+    planes = gen.integers(0, 256, (1, 8, 64)).astype(np.uint8)
+    bits = np.unpackbits(planes[0], axis=-1, bitorder="little")            # (plane, weight)
+    spans = bits.reshape(8, 512 // lane_bits, lane_bits)                    # (plane, span, bit)
+    for k in range(1, 9):
+        want = read_view(planes, k)
+        for line in range(k):
+            got = []
+            for chunk in range(512 // lane_bits):
+                first = (512 * line + lane_bits * chunk) // k // lane_bits
+                for plane, bank, bit in view_chunk_sources(k, line, chunk, lane_bits):
+                    span = first + ((first ^ bank) & 1)                     # the bank's span, as the hardware picks it
+                    got.append(spans[plane, span, bit])
+            assert np.array_equal(np.packbits(got, bitorder="little"), want[line]), (k, line)

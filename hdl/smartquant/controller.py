@@ -12,8 +12,9 @@ The sequencer handles commands in order. Reads allocate a group buffer (least
 recently used; it waits until no queued response still needs the victim), latch
 the region cap, issue the missing plane bursts and queue a response entry. The
 serve stage answers entries in order once their planes have arrived: it reads the
-buffer from the plane memories (one memory per plane, one row per buffer), then
-corner-turns it through the 36-way multiplexer into the DRS register. Writes to view 8 collect in the
+buffer from the plane memories (per plane, one memory per span of ``lane_bits``
+weights, one row per buffer), then corner-turns the line ``lane_bits`` bits per
+cycle through the 36-way multiplexer into the DRS register. Writes to view 8 collect in the
 write-combining buffer (``NDR Cmp`` as soon as they are in it: later reads see
 them); a flush merges the lines into the group's buffer (fetching the missing
 planes first when the group is partial) and writes all 8 planes to DRAM.
@@ -27,7 +28,8 @@ from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES, ViewMap
 
-from .corner_turn import PlanesLayout, ViewLineAssembler, planes_from_int8_lines
+from .corner_turn import (PlanesLayout, ViewChunkAssembler, check_lane_bits, first_span,
+                          planes_from_int8_lines)
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
 from .dram_port import DramSignature
 from .registers import MAX_REGIONS, ControlRegisters, RegisterBusSignature
@@ -64,6 +66,9 @@ class SmartQuantController(wiring.Component):
     response_depth : int
         Entries of the read-response and write-completion queues (2..256); they bound the
         reads in flight, so they must cover the DRAM latency for full throughput.
+    lane_bits : int
+        Corner-turn width in bits per cycle (64, 128, 256 or 512): a host line takes
+        ``512 / lane_bits`` cycles. Narrower lanes trade peak host bandwidth for area.
 
     Members
     -------
@@ -80,7 +85,7 @@ class SmartQuantController(wiring.Component):
     """
 
     def __init__(self, n_groups: int = 64, *, dram_base: int = 0, n_buffers: int = 2, n_regions: int = 4,
-                 dram_outstanding: int = 16, response_depth: int = 64):
+                 dram_outstanding: int = 16, response_depth: int = 64, lane_bits: int = 512):
         _check_int(n_groups, "n_groups", 1, 1 << 28)
         self.view_map = ViewMap(n_groups, dram_base)
         self.n_groups = n_groups
@@ -89,6 +94,8 @@ class SmartQuantController(wiring.Component):
         self.n_regions = _check_int(n_regions, "n_regions", 1, MAX_REGIONS)
         self.dram_outstanding = _check_int(dram_outstanding, "dram_outstanding", 1, 64)
         self.response_depth = _check_int(response_depth, "response_depth", 2, 256)
+        self.lane_bits = check_lane_bits(lane_bits)
+        self.spans = LINE_BITS // lane_bits
         self.buffer_bits = max(1, (n_buffers - 1).bit_length())
         self.id_width = self.buffer_bits + 3
         self.dram_address_width = max(1, (self.dram_base_burst + n_groups * PLANES - 1).bit_length())
@@ -103,7 +110,8 @@ class SmartQuantController(wiring.Component):
         n_buf = self.n_buffers
         m.submodules.decoder = decoder = ViewDecoder(self.n_groups, self.n_regions)
         m.submodules.registers = registers = ControlRegisters(self.n_groups, n_buf, self.n_regions)
-        m.submodules.assembler = assembler = ViewLineAssembler()
+        m.submodules.assembler = assembler = ViewChunkAssembler(self.lane_bits)
+        lane, spans = self.lane_bits, self.spans
         wiring.connect(m, wiring.flipped(self.regs), registers.bus)
         m.d.comb += decoder.regions.eq(registers.regions)
         host, dram = self.host, self.dram
@@ -127,19 +135,21 @@ class SmartQuantController(wiring.Component):
             m.d.sync += prefer_write.eq(~take_write)
 
         # --- group buffers ------------------------------------------------------------------
-        # Data: plane memory p holds plane p of every buffer (row = buffer); written by DRAM
-        # responses (one plane) and by the flush merge (all planes, 64-bit spans under the
-        # combine mask); read by the serve stage and the flush write-back (shared port).
+        # Data: memory (p, s) holds span s (weights lane*s ..) of plane p of every buffer (row =
+        # buffer); written by DRAM responses (one plane) and by the flush merge (all planes,
+        # 64-bit pieces under the combine mask); read by the serve stage and the flush write-back
+        # (one shared read address).
         # State per buffer: the group, the latched cap, planes wanted (`target`), planes
         # requested from DRAM, planes arrived, queued responses that read it (`pending`), LRU rank.
         group_width = decoder.group_width
-        memories = [Memory(shape=LINE_BITS, depth=n_buf, init=[]) for _ in range(PLANES)]
-        for p, memory in enumerate(memories):
-            m.submodules[f"plane{p}_memory"] = memory
-        plane_writes = [memory.write_port(granularity=64) for memory in memories]
-        plane_reads = [memory.read_port() for memory in memories]
+        memories = [[Memory(shape=lane, depth=n_buf, init=[]) for _ in range(spans)] for _ in range(PLANES)]
+        for p in range(PLANES):
+            for span in range(spans):
+                m.submodules[f"plane{p}_span{span}"] = memories[p][span]
+        plane_writes = [[memory.write_port(granularity=64) for memory in row] for row in memories]
+        plane_reads = [[memory.read_port() for memory in row] for row in memories]
         read_planes = Signal(PlanesLayout)
-        m.d.comb += read_planes.eq(Cat(*(port.data for port in plane_reads)))
+        m.d.comb += read_planes.eq(Cat(*(port.data for row in plane_reads for port in row)))
         valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
         group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
         cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
@@ -163,9 +173,11 @@ class SmartQuantController(wiring.Component):
         response = Signal()
         m.d.comb += [dram.resp.ready.eq(~merging), response.eq(dram.resp.valid & dram.resp.ready)]
         resp_buffer, resp_plane = dram.resp.payload.id[3:], dram.resp.payload.id[:3]
-        for p, port in enumerate(plane_writes):
-            m.d.comb += [port.addr.eq(resp_buffer), port.data.eq(dram.resp.payload.data),
-                         port.en.eq(Mux(response & (resp_plane == p), 0xFF, 0))]
+        for p in range(PLANES):
+            for span, port in enumerate(plane_writes[p]):
+                m.d.comb += [port.addr.eq(resp_buffer),
+                             port.data.eq(dram.resp.payload.data[span * lane:(span + 1) * lane]),
+                             port.en.eq(Mux(response & (resp_plane == p), -1, 0))]
         for b in range(n_buf):
             with m.If(response & (resp_buffer == b)):
                 m.d.sync += arrived[b].eq(arrived[b] | (1 << resp_plane))
@@ -343,8 +355,11 @@ class SmartQuantController(wiring.Component):
                 # Write the collected lines over the buffer's planes: INT8 line l is the 64-bit
                 # span l of every plane.
                 m.d.comb += [flushing.eq(1), merging.eq(1), touch.eq(1), touch_index.eq(flush_target)]
-                for port, plane in zip(plane_writes, planes_from_int8_lines(combine)):
-                    m.d.comb += [port.addr.eq(flush_target), port.data.eq(plane), port.en.eq(combine_mask)]
+                pieces = lane // 64
+                for ports, plane in zip(plane_writes, planes_from_int8_lines(combine)):
+                    for span, port in enumerate(ports):
+                        m.d.comb += [port.addr.eq(flush_target), port.data.eq(plane[span * lane:(span + 1) * lane]),
+                                     port.en.eq(combine_mask[span * pieces:(span + 1) * pieces])]
                 for b in range(n_buf):
                     with m.If(flush_target == b):
                         m.d.sync += [target[b].eq(PLANES), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
@@ -377,37 +392,64 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [host.ndr.valid.eq(ndr_fifo.r_rdy), host.ndr.payload.tag.eq(ndr_fifo.r_data),
                      host.ndr.payload.opcode.eq(NDROpcode.CMP), ndr_fifo.r_en.eq(host.ndr.ready)]
 
-        # --- serve stage: plane read (the read port's register) -> corner turn -> DRS register ---
-        # `serve_held`: the read port holds planes for an entry not yet passed to DRS.
+        # --- serve stage: plane read (the read ports' register) -> corner turn, one chunk of
+        # `lane` bits per cycle -> DRS register. `serve_held`: the read ports hold the planes of
+        # an entry whose line is not yet complete in DRS.
         head = data.View(serve_layout, serve_fifo.r_data)
         head_arrived = select(arrived, head.buffer)
         need = Signal(PLANES)
         m.d.comb += need.eq((1 << head.used) - 1)
         held = Signal(serve_layout)
+        chunk = Signal(range(spans))
+        last_chunk = Signal()
+        m.d.comb += last_chunk.eq(chunk == spans - 1)
         drs = host.drs
-        to_drs = Signal()
+        step = Signal()                          # one chunk into the DRS register this cycle
         take_head = Signal()
-        m.d.comb += [to_drs.eq(serve_held & (~drs.valid | drs.ready)),
-                     take_head.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | to_drs)
+        m.d.comb += [step.eq(serve_held & (~drs.valid | drs.ready)),
+                     take_head.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | (step & last_chunk))
                                   & (head.poison | ((head_arrived & need) == need)))]
-        for port in plane_reads:
-            m.d.comb += [port.addr.eq(Mux(port_claimed, flush_target, head.buffer)),
-                         port.en.eq(take_head | flush_read)]
+        for row in plane_reads:
+            for port in row:
+                m.d.comb += [port.addr.eq(Mux(port_claimed, flush_target, head.buffer)),
+                             port.en.eq(take_head | flush_read)]
         with m.If(take_head):
             m.d.comb += serve_fifo.r_en.eq(1)
             m.d.sync += [serve_held.eq(1), held.eq(head)]
             with m.If(~head.poison):
                 m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer)]
-        with m.Elif(to_drs):
+        with m.Elif(step & last_chunk):
             m.d.sync += serve_held.eq(0)
 
-        m.d.comb += [assembler.planes.eq(read_planes), assembler.k.eq(held.k),
-                     assembler.line.eq(held.line), assembler.used.eq(held.used)]
-        with m.If(to_drs):
-            m.d.sync += [drs.valid.eq(1), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
+        # The chunk's two spans of every plane, by parity: span `first + (bank ^ first[0])`.
+        first = Signal(range(spans + 1))
+        with m.Switch(Cat(chunk, held.line, held.k)):
+            for k in range(1, PLANES + 1):
+                for line in range(k):
+                    for c in range(spans):
+                        with m.Case(c | line << len(chunk) | k << (len(chunk) + 3)):
+                            m.d.comb += first.eq(first_span(k, line, c, lane))
+        for p in range(PLANES):
+            for bank in range(2):
+                choices = plane_reads[p][bank::2]
+                index = Signal(range(len(choices) + 1), name=f"plane{p}_bank{bank}_index")
+                m.d.comb += index.eq((first + (first[0] ^ bank)) >> 1)
+                with m.Switch(index):
+                    for i, port in enumerate(choices):
+                        with m.Case(i):
+                            m.d.comb += assembler.banks[p][bank].eq(port.data)
+        m.d.comb += [assembler.k.eq(held.k), assembler.line.eq(held.line), assembler.chunk.eq(chunk),
+                     assembler.used.eq(held.used)]
+
+        with m.If(step):
+            m.d.sync += [drs.valid.eq(last_chunk), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
                          drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison),
-                         drs.payload.data.eq(Mux(held.poison, 0, assembler.o))]
-            with m.If(~held.poison):
+                         chunk.eq(Mux(last_chunk, 0, chunk + 1))]
+            with m.Switch(chunk):
+                for c in range(spans):
+                    with m.Case(c):
+                        m.d.sync += drs.payload.data[c * lane:(c + 1) * lane].eq(Mux(held.poison, 0, assembler.o))
+            with m.If(last_chunk & ~held.poison):
                 m.d.comb += [registers.line_served.eq(1), registers.line_view.eq(held.k)]
         with m.Elif(drs.ready):
             m.d.sync += drs.valid.eq(0)

@@ -1,10 +1,14 @@
 """Corner turns between bit-planes and host lines (``docs/smartquant.md``, section *Corner turn*).
 
-- Read side, :class:`ViewLineAssembler`: line ``l`` of view ``k`` of one group, from
-  the group's planes, using its first ``e`` planes and the midpoint fill ``10...0``
-  for the rest. Output bit ``i`` is stream bit ``s = 512 l + i``: code bit
-  ``b = s mod k`` of weight ``j = s div k``, i.e. plane ``k - 1 - b`` at bit ``j``.
-  Every (k, l) pair is pure wiring; one 36-way multiplexer per output bit picks the pair.
+- Read side, :class:`ViewChunkAssembler`: one *chunk* (``lane_bits`` bits) of line ``l`` of
+  view ``k`` of one group. Output bit ``i`` of chunk ``c`` is stream bit
+  ``s = 512 l + lane_bits c + i``: code bit ``b = s mod k`` of weight ``j = s div k``, i.e.
+  plane ``k - 1 - b`` at bit ``j``. A chunk's weights lie in two consecutive *spans*
+  (``lane_bits``-weight slices of a plane), starting at :func:`first_span`; the controller
+  reads those two spans of every plane as the even and odd *banks* (the span with even index
+  in bank 0), so every ``(k, l, c)`` is wiring from the banks and one multiplexer per output
+  bit picks it (36 inputs at most, whatever the lane width). With ``lane_bits = 512`` a chunk is
+  the whole line.
 - Write side, :func:`planes_from_int8_lines`: the 8 INT8 lines of a group as 8 planes,
   pure wiring (plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j``).
 """
@@ -17,58 +21,105 @@ from golden.bitplane import GROUP, PLANES
 
 from .cxl_mem import LINE_BITS
 
-__all__ = ["PlanesLayout", "ViewLineAssembler", "planes_from_int8_lines", "view_line_sources"]
+__all__ = ["LANE_WIDTHS", "PlanesLayout", "ViewChunkAssembler", "first_span", "planes_from_int8_lines",
+           "view_chunk_sources", "view_line_sources"]
 
 PlanesLayout = data.ArrayLayout(LINE_BITS, PLANES)
+
+LANE_WIDTHS = (64, 128, 256, 512)
+"""Allowed chunk widths: a divisor of the line that keeps a chunk inside two spans."""
+
+
+def check_lane_bits(lane_bits) -> int:
+    if lane_bits not in LANE_WIDTHS or isinstance(lane_bits, bool):
+        raise ValueError(f"lane_bits must be one of {LANE_WIDTHS}, got {lane_bits!r}")
+    return lane_bits
+
+
+def first_span(k: int, line: int, chunk: int, lane_bits: int) -> int:
+    """Index of the first span (``lane_bits`` weights of a plane) that the chunk reads."""
+    return (LINE_BITS * line + lane_bits * chunk) // k // lane_bits
+
+
+def view_chunk_sources(k: int, line: int, chunk: int, lane_bits: int) -> list[tuple[int, int, int]]:
+    """``(plane, bank, bit)`` feeding each bit of chunk ``chunk`` of line ``line`` of view ``k``.
+
+    ``bank`` is the parity of the span holding the weight, ``bit`` its position in the span.
+    """
+    first = first_span(k, line, chunk, lane_bits)
+    sources = []
+    for i in range(lane_bits):
+        weight, bit = divmod(LINE_BITS * line + lane_bits * chunk + i, k)
+        span = weight // lane_bits
+        assert span - first in (0, 1)
+        sources.append((k - 1 - bit, span % 2, weight % lane_bits))
+    return sources
 
 
 def view_line_sources(k: int, line: int) -> list[tuple[int, int]]:
     """``(plane, weight)`` feeding each of the 512 bits of line ``line`` of view ``k``."""
-    sources = []
-    for i in range(LINE_BITS):
-        weight, bit = divmod(line * LINE_BITS + i, k)
-        sources.append((k - 1 - bit, weight))
-    return sources
+    return [(plane, weight) for plane, _, weight in view_chunk_sources(k, line, 0, LINE_BITS)]
 
 
-class ViewLineAssembler(wiring.Component):
-    """Combinational: one host line of view ``k`` from a group's planes.
+def BanksLayout(lane_bits: int) -> data.ArrayLayout:
+    """``banks[plane][parity]``: the two spans of every plane a chunk reads."""
+    return data.ArrayLayout(data.ArrayLayout(lane_bits, 2), PLANES)
+
+
+class ViewChunkAssembler(wiring.Component):
+    """Combinational: one chunk of a host line of view ``k`` from the two spans of every plane.
+
+    Parameters
+    ----------
+    lane_bits : int
+        Chunk width, one of :data:`LANE_WIDTHS`; a line is ``512 / lane_bits`` chunks.
 
     Members
     -------
-    planes : In(PlanesLayout)
-        The group's 8 planes (only the first ``used`` are read).
+    banks : In(BanksLayout(lane_bits))
+        Spans ``first_span(...)`` and the next, of every plane, by parity (only the first
+        ``used`` planes are read).
     k : In(4)
         View, 1..8.
     line : In(3)
         Line of the group, ``0 .. k-1``.
+    chunk : In(range(512 // lane_bits))
+        Chunk of the line.
     used : In(4)
         Planes used, ``1 .. k``; planes ``used .. k-1`` read as the fill ``1, 0, 0, ...``.
-    o : Out(LINE_BITS)
+    o : Out(lane_bits)
     """
 
-    planes: In(PlanesLayout)
-    k: In(4)
-    line: In(3)
-    used: In(4)
-    o: Out(LINE_BITS)
+    def __init__(self, lane_bits: int = LINE_BITS):
+        self.lane_bits = check_lane_bits(lane_bits)
+        self.chunks = LINE_BITS // lane_bits
+        super().__init__({
+            "banks": In(BanksLayout(lane_bits)),
+            "k": In(4),
+            "line": In(3),
+            "chunk": In(range(self.chunks)),
+            "used": In(4),
+            "o": Out(lane_bits),
+        })
 
     def elaborate(self, platform):
         m = Module()
-        filled = Signal(PlanesLayout)            # planes with the unfetched ones replaced by the fill
+        filled = Signal(BanksLayout(self.lane_bits))   # unfetched planes replaced by the fill
         for p in range(PLANES):
             with m.If(p < self.used):
-                m.d.comb += filled[p].eq(self.planes[p])
+                m.d.comb += filled[p].eq(self.banks[p])
             with m.Elif(p == self.used):
                 m.d.comb += filled[p].eq(-1)
             with m.Else():
                 m.d.comb += filled[p].eq(0)
-        with m.Switch(Cat(self.line, self.k)):
+        chunk_bits = len(self.chunk)
+        with m.Switch(Cat(self.chunk, self.line, self.k)):
             for k in range(1, PLANES + 1):
                 for line in range(k):
-                    with m.Case(line | k << 3):
-                        bits = [filled[plane][weight] for plane, weight in view_line_sources(k, line)]
-                        m.d.comb += self.o.eq(Cat(*bits))
+                    for chunk in range(self.chunks):
+                        sources = view_chunk_sources(k, line, chunk, self.lane_bits)
+                        with m.Case(chunk | line << chunk_bits | k << (chunk_bits + 3)):
+                            m.d.comb += self.o.eq(Cat(*(filled[p][b][j] for p, b, j in sources)))
         return m
 
 
