@@ -38,12 +38,15 @@ class BridgedAccelerator(wiring.Component):
     clk_hz : int
         Frequency of the ``sync`` clock.
     baud : int
-    n_groups, n_buffers : int
-        The SmartQuant device's region size and group buffers (one keeps the board build small).
+    n_groups, n_buffers, lane_bits : int
+        The SmartQuant device's region size, group buffers and corner-turn width (one buffer and
+        64-bit lanes keep the board build small: a UART host needs nothing wider).
     """
 
-    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, n_buffers: int = 1):
+    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, n_buffers: int = 1,
+                 lane_bits: int = 64):
         self.clk_hz, self.baud, self.n_groups, self.n_buffers = clk_hz, baud, n_groups, n_buffers
+        self.lane_bits = lane_bits
         super().__init__({"rx": wiring.In(1, init=1), "tx": wiring.Out(1, init=1)})
 
     def elaborate(self, platform):
@@ -51,7 +54,8 @@ class BridgedAccelerator(wiring.Component):
         m.submodules.receiver = receiver = UARTReceiver(self.clk_hz, self.baud)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.clk_hz, self.baud)
         m.submodules.bridge = bridge = HostBridge(COMMANDS, RESPONSES)
-        m.submodules.device = device = SmartQuantDevice(self.n_groups, n_buffers=self.n_buffers)
+        m.submodules.device = device = SmartQuantDevice(self.n_groups, n_buffers=self.n_buffers,
+                                                             lane_bits=self.lane_bits)
         m.submodules.vmac = vmac = FGMPVmac(1, "mixed")
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
         wiring.connect(m, receiver.o, bridge.rx)
