@@ -34,7 +34,7 @@ SUMMARIES = SIM_BUILD / "summaries"
 SIMULATORS = ("verilator", "icarus")
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-Wno-UNOPTFLAT"]
 
-__all__ = ["BenchResult", "available_simulators", "run_bench", "to_verilog", "SIMULATORS", "SUMMARIES"]
+__all__ = ["BenchResult", "available_simulators", "run_bench", "simulator_matrix", "to_verilog", "SIMULATORS", "SUMMARIES"]
 
 
 def _prepare_environment() -> None:
@@ -58,6 +58,22 @@ def available_simulators() -> list[str]:
             raise ValueError(f"SIM={chosen!r} is not supported; expected one of {SIMULATORS}")
         return [chosen]
     return ["verilator"] + (["icarus"] if shutil.which("iverilog") else [])
+
+
+def simulator_matrix(variants) -> list:
+    """pytest parameters ``(variant, sim)`` that cover every variant once per quick run.
+
+    Verilator builds dominate the suite's time, so the first variant runs on every available
+    simulator, every other variant on the quickest to build (Icarus when installed, else
+    Verilator), and the remaining pairs only under ``regress``.
+    """
+    import pytest
+
+    sims = available_simulators()
+    cheap = "icarus" if "icarus" in sims else sims[0]
+    return [pytest.param(variant, sim, id=f"{variant}-{sim}",
+                         marks=() if index == 0 or sim == cheap else pytest.mark.regress)
+            for index, variant in enumerate(variants) for sim in sims]
 
 
 def _hdl_fingerprint(factory: Callable | None = None) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from hdl.fgmp_act_quant import FGMPActQuant
-from sim.runner import available_simulators, run_bench
+from sim.runner import available_simulators, run_bench, simulator_matrix
 
 QUICK = {"trials": 3, "rows": 6, "channels": 128}
 LONG = {"trials": 40, "rows": 16, "channels": 256}
@@ -16,8 +16,7 @@ def run_unit(input_format, sim, stimulus, testcase=None):
                      stimulus={"input_format": input_format, **stimulus}).checked()
 
 
-@pytest.mark.parametrize("sim", available_simulators())
-@pytest.mark.parametrize("input_format", FORMATS)
+@pytest.mark.parametrize("input_format, sim", simulator_matrix(FORMATS))
 def test_act_quant_matches_golden(input_format, sim):
     tests = run_unit(input_format, sim, QUICK)
     blocks = QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16

@@ -29,6 +29,7 @@ def test_tables_report_ratios():
 
 
 def test_tables_report_memory_controller_per_bandwidth():
-    row = {"config": "smartquant-g16-b2", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
+    """Peak host bandwidth is the lane width per cycle: 64 bits at 50 MHz = 0.4 GB/s."""
+    row = {"config": "smartquant-g16-b2-l64", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
            "generic_cells": 50, "fmax_mhz": 50.0}
-    assert "| smartquant-g16-b2: LUT4 per GB/s of peak host bandwidth (3.20 GB/s) | 2000 |" in flow.tables([row])
+    assert "| smartquant-g16-b2-l64: LUT4 per GB/s of peak host bandwidth (0.40 GB/s) | 16000 |" in flow.tables([row])
