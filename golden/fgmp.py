@@ -21,7 +21,7 @@ import ml_dtypes
 import numpy as np
 
 from . import formats
-from ._blocks import as_finite_array, block_amax, check_positive_int, to_blocks
+from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
 from .fgmp_dot import dot
 from .nvfp4 import block_scale_codes

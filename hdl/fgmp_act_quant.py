@@ -18,8 +18,6 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden import fgmp
-
 from .fgmp_vmac import BLOCK, block_layout
 from .rounding_key import (RoundingKey, encode_key_e4m3, key_const, key_div6_e4m3, key_from_product,
                            key_from_small_int, key_magnitude_eq, key_magnitude_gt)
@@ -185,7 +183,6 @@ class FGMPActQuant(wiring.Component):
         mb, shb = e4m3_mantissa_shift(scale2)
         thresholds = [key_from_small_int(m, mb * mid, shb - 9 - 2, f"t{j}")
                       for j, mid in enumerate(_E2M1_MIDPOINTS_X4)]
-        nan_block = status2[0]
         for c in range(BLOCK):
             key = keys2[c]
             above = [key_magnitude_gt(key, t) for t in thresholds]

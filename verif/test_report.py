@@ -1,6 +1,5 @@
 """The report's scheme evaluation on a small sentence set: measures are consistent and ordered."""
 
-import numpy as np
 import pytest
 
 from golden import minilm

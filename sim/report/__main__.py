@@ -365,7 +365,7 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, real_f
     (OUT / "summary.md").write_text("\n".join(md))
     for name, data in figs.items():
         (OUT / f"{name}.png").write_bytes(base64.b64decode(data))
-    body = [f"<h1>cxlquant report: quantization schemes on all-MiniLM-L6-v2</h1>"]
+    body = ["<h1>cxlquant report: quantization schemes on all-MiniLM-L6-v2</h1>"]
     body += [f"<p>{html.escape(line)}</p>" for line in md[2:9] if line]
     body += ["<h2>Summary</h2>", summary_h,
              f'<h2>Plots</h2><img src="data:image/png;base64,{figs["pareto"]}">'
