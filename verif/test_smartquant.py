@@ -35,7 +35,7 @@ def test_controller_matches_golden(sim):
 
 @pytest.mark.parametrize("hardware", [{"n_buffers": 1, "lane_bits": 64},
                                       {"n_buffers": 4, "n_regions": 1, "dram_outstanding": 3, "lane_bits": 128},
-                                      pytest.param({"n_buffers": 8, "dram_outstanding": 32}, marks=pytest.mark.regress)])
+                                      pytest.param({"n_buffers": 8, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress)])
 def test_other_configurations(hardware):
     """Correctness at the extremes (one buffer, a tight DRAM read limit); many buffers under regress."""
     run_controller("verilator", SMALL, **hardware)

@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES, ViewMap
 
-from .corner_turn import (PlanesLayout, ViewChunkAssembler, check_lane_bits, first_span,
+from .corner_turn import (ViewChunkAssembler, check_lane_bits, first_span,
                           planes_from_int8_lines)
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
 from .dram_port import DramSignature
@@ -135,21 +135,27 @@ class SmartQuantController(wiring.Component):
             m.d.sync += prefer_write.eq(~take_write)
 
         # --- group buffers ------------------------------------------------------------------
-        # Data: memory (p, s) holds span s (weights lane*s ..) of plane p of every buffer (row =
-        # buffer); written by DRAM responses (one plane) and by the flush merge (all planes,
-        # 64-bit pieces under the combine mask); read by the serve stage and the flush write-back
-        # (one shared read address).
+        # Data: a plane is cut into spans of `lane` weights; bank memory (p, b) holds the spans of
+        # parity b of plane p, row `buffer * rows + span // 2`, so one read gives the two
+        # consecutive spans of every plane that a chunk needs. Written by the response writer (a
+        # DRAM burst, one span pair per cycle) and the flush merge (all planes, a span pair per
+        # cycle, 64-bit pieces under the combine mask); read by the serve stage and the flush
+        # write-back (one shared read address).
         # State per buffer: the group, the latched cap, planes wanted (`target`), planes
         # requested from DRAM, planes arrived, queued responses that read it (`pending`), LRU rank.
         group_width = decoder.group_width
-        memories = [[Memory(shape=lane, depth=n_buf, init=[]) for _ in range(spans)] for _ in range(PLANES)]
+        rows, banks = max(1, spans // 2), min(2, spans)
+        pair_bits = (rows - 1).bit_length()
+
+        def row(buffer, pair):
+            return Cat(pair[:pair_bits], buffer) if pair_bits else buffer
+
+        memories = [[Memory(shape=lane, depth=n_buf * rows, init=[]) for _ in range(banks)] for _ in range(PLANES)]
         for p in range(PLANES):
-            for span in range(spans):
-                m.submodules[f"plane{p}_span{span}"] = memories[p][span]
-        plane_writes = [[memory.write_port(granularity=64) for memory in row] for row in memories]
-        plane_reads = [[memory.read_port() for memory in row] for row in memories]
-        read_planes = Signal(PlanesLayout)
-        m.d.comb += read_planes.eq(Cat(*(port.data for row in plane_reads for port in row)))
+            for bank in range(banks):
+                m.submodules[f"plane{p}_bank{bank}"] = memories[p][bank]
+        bank_writes = [[memory.write_port(granularity=64) for memory in row_] for row_ in memories]
+        bank_reads = [[memory.read_port() for memory in row_] for row_ in memories]
         valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
         group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
         cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
@@ -167,20 +173,31 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += out.eq(s)
             return out
 
-        # DRAM read responses land in their buffer and plane, except in the one cycle of a
-        # flush merge, which owns the memories' write ports.
-        merging = Signal()
+        # DRAM read responses: taken into `hold`, then written one span pair per cycle (the
+        # plane's arrival is marked with its last pair). The flush merge owns the write ports
+        # while it runs; it starts only with `hold` empty and no response is taken meanwhile.
+        merge_claim = Signal()                   # the sequencer is in FLUSH_MERGE
+        merging = Signal()                       # ... and writes a span pair this cycle
+        merge_pair = Signal(range(rows))
+        hold = Signal(LINE_BITS)
+        hold_valid = Signal()
+        hold_buffer = Signal(self.buffer_bits)
+        hold_plane = Signal(3)
+        hold_pair = Signal(range(rows))
+        hold_last = Signal()
         response = Signal()
-        m.d.comb += [dram.resp.ready.eq(~merging), response.eq(dram.resp.valid & dram.resp.ready)]
-        resp_buffer, resp_plane = dram.resp.payload.id[3:], dram.resp.payload.id[:3]
-        for p in range(PLANES):
-            for span, port in enumerate(plane_writes[p]):
-                m.d.comb += [port.addr.eq(resp_buffer),
-                             port.data.eq(dram.resp.payload.data[span * lane:(span + 1) * lane]),
-                             port.en.eq(Mux(response & (resp_plane == p), -1, 0))]
-        for b in range(n_buf):
-            with m.If(response & (resp_buffer == b)):
-                m.d.sync += arrived[b].eq(arrived[b] | (1 << resp_plane))
+        m.d.comb += [hold_last.eq(hold_pair == rows - 1),
+                     dram.resp.ready.eq(~merge_claim & (~hold_valid | hold_last)),
+                     response.eq(dram.resp.valid & dram.resp.ready)]
+        with m.If(response):
+            m.d.sync += [hold.eq(dram.resp.payload.data), hold_valid.eq(1), hold_pair.eq(0),
+                         hold_buffer.eq(dram.resp.payload.id[3:]), hold_plane.eq(dram.resp.payload.id[:3])]
+        with m.Elif(hold_valid):
+            m.d.sync += [hold.eq(hold >> (2 * lane)), hold_pair.eq(hold_pair + 1), hold_valid.eq(~hold_last)]
+        with m.If(hold_valid & hold_last):
+            for b in range(n_buf):
+                with m.If(hold_buffer == b):
+                    m.d.sync += arrived[b].eq(arrived[b] | (1 << hold_plane))
 
         # --- fetch issuer: one plane read per cycle, for the least recently used buffer short of
         # its target (the oldest group: responses leave in order, so it is needed first) ---------
@@ -286,11 +303,28 @@ class SmartQuantController(wiring.Component):
         flush_target = Signal(range(n_buf))
         write_plane = Signal(range(PLANES + 1))
         target_arrived = select(arrived, flush_target)
-        port_claimed = Signal()                  # the flush owns the plane memories' read port
+        write_pair = Signal(range(rows))
+        write_back = Signal(LINE_BITS)
+        port_claimed = Signal()                  # the flush owns the memories' read address
         serve_held = Signal()
         flush_read = Signal()
         line_bit = Signal(PLANES)
         m.d.comb += line_bit.eq(1 << cmd.line)
+
+        merge_planes = [Signal(data.ArrayLayout(lane, spans), name=f"merge_plane{p}") for p in range(PLANES)]
+        for signal, plane in zip(merge_planes, planes_from_int8_lines(combine)):
+            m.d.comb += signal.eq(plane)
+        merge_mask = data.View(data.ArrayLayout(lane // 64, spans), combine_mask)
+        for p in range(PLANES):
+            for bank, port in enumerate(bank_writes[p]):
+                span = merge_pair * 2 + bank
+                with m.If(merging):
+                    m.d.comb += [port.addr.eq(row(flush_target, merge_pair)), port.data.eq(merge_planes[p][span]),
+                                 port.en.eq(merge_mask[span])]
+                with m.Else():
+                    m.d.comb += [port.addr.eq(row(hold_buffer, hold_pair)),
+                                 port.data.eq(hold[bank * lane:(bank + 1) * lane]),
+                                 port.en.eq(Mux(hold_valid & (hold_plane == p), -1, 0))]
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
@@ -352,38 +386,57 @@ class SmartQuantController(wiring.Component):
                 with m.If((combine_mask == _FULL) | (target_arrived == _FULL)):
                     m.next = "FLUSH_MERGE"
             with m.State("FLUSH_MERGE"):
-                # Write the collected lines over the buffer's planes: INT8 line l is the 64-bit
-                # span l of every plane.
-                m.d.comb += [flushing.eq(1), merging.eq(1), touch.eq(1), touch_index.eq(flush_target)]
-                pieces = lane // 64
-                for ports, plane in zip(plane_writes, planes_from_int8_lines(combine)):
-                    for span, port in enumerate(ports):
-                        m.d.comb += [port.addr.eq(flush_target), port.data.eq(plane[span * lane:(span + 1) * lane]),
-                                     port.en.eq(combine_mask[span * pieces:(span + 1) * pieces])]
-                for b in range(n_buf):
-                    with m.If(flush_target == b):
-                        m.d.sync += [target[b].eq(PLANES), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
-                m.d.sync += write_plane.eq(0)
-                m.next = "FLUSH_READ"
+                # Write the collected lines over the buffer's planes, a span pair per cycle once
+                # the response writer is idle: INT8 line l is weights 64 l .. 64 l + 63 of every plane.
+                m.d.comb += [flushing.eq(1), merge_claim.eq(1)]
+                with m.If(~hold_valid):
+                    m.d.comb += merging.eq(1)
+                    m.d.sync += merge_pair.eq(merge_pair + 1)
+                    with m.If(merge_pair == rows - 1):
+                        m.d.comb += [touch.eq(1), touch_index.eq(flush_target)]
+                        for b in range(n_buf):
+                            with m.If(flush_target == b):
+                                m.d.sync += [target[b].eq(PLANES), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
+                        m.d.sync += [merge_pair.eq(0), write_plane.eq(0), write_pair.eq(0)]
+                        m.next = "FLUSH_READ"
 
+            # Write-back, plane by plane: read its span pairs (once the serve stage holds no read
+            # data), collect them in `write_back`, write the burst.
             with m.State("FLUSH_READ"):
-                # Read the merged group once the serve stage no longer holds planes in the port.
                 m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
                 with m.If(~serve_held):
                     m.d.comb += flush_read.eq(1)
+                    m.next = "FLUSH_COLLECT"
+            with m.State("FLUSH_COLLECT"):
+                m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
+                pair_data = Signal(banks * lane)
+                with m.Switch(write_plane[:3]):
+                    for p in range(PLANES):
+                        with m.Case(p):
+                            m.d.comb += pair_data.eq(Cat(*(port.data for port in bank_reads[p])))
+                if spans > 2:
+                    m.d.sync += write_back.eq(Cat(write_back[2 * lane:], pair_data))
+                else:
+                    m.d.sync += write_back.eq(pair_data)
+                m.d.sync += write_pair.eq(write_pair + 1)
+                with m.If(write_pair == rows - 1):
+                    m.d.sync += write_pair.eq(0)
                     m.next = "FLUSH_WRITE"
-
+                with m.Else():
+                    m.next = "FLUSH_READ"
             with m.State("FLUSH_WRITE"):
                 m.d.comb += [flushing.eq(1), writing.eq(1), port_claimed.eq(1), dram.req.valid.eq(1),
                              dram.req.payload.write.eq(1),
                              dram.req.payload.address.eq(self.dram_base_burst + Cat(write_plane[:3], combine_group)),
-                             dram.req.payload.data.eq(read_planes[write_plane[:3]])]
+                             dram.req.payload.data.eq(write_back)]
                 with m.If(dram.req.ready):
                     m.d.comb += registers.dram_write.eq(1)
                     m.d.sync += write_plane.eq(write_plane + 1)
                     with m.If(write_plane == PLANES - 1):
                         m.d.sync += combine_mask.eq(0)
                         m.next = "COMMAND"
+                    with m.Else():
+                        m.next = "FLUSH_READ"
 
         m.d.comb += [serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
                      registers.write_pending.eq(combine_mask != 0)]
@@ -392,70 +445,63 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [host.ndr.valid.eq(ndr_fifo.r_rdy), host.ndr.payload.tag.eq(ndr_fifo.r_data),
                      host.ndr.payload.opcode.eq(NDROpcode.CMP), ndr_fifo.r_en.eq(host.ndr.ready)]
 
-        # --- serve stage: plane read (the read ports' register) -> corner turn, one chunk of
-        # `lane` bits per cycle -> DRS register. `serve_held`: the read ports hold the planes of
-        # an entry whose line is not yet complete in DRS.
+        # --- serve stage: for each chunk, read its span pairs (the read ports' register), then
+        # corner-turn them into the DRS register; `serve_held` marks read data not yet in DRS.
         head = data.View(serve_layout, serve_fifo.r_data)
         head_arrived = select(arrived, head.buffer)
         need = Signal(PLANES)
         m.d.comb += need.eq((1 << head.used) - 1)
+        read_chunk = Signal(range(spans))         # next chunk of the head entry to read
         held = Signal(serve_layout)
-        chunk = Signal(range(spans))
-        last_chunk = Signal()
-        m.d.comb += last_chunk.eq(chunk == spans - 1)
+        held_chunk = Signal(range(spans))
+        held_last = Signal()
+        m.d.comb += held_last.eq(held_chunk == spans - 1)
         drs = host.drs
-        step = Signal()                          # one chunk into the DRS register this cycle
-        take_head = Signal()
+        step = Signal()                          # the held chunk goes into the DRS register
+        take_chunk = Signal()
         m.d.comb += [step.eq(serve_held & (~drs.valid | drs.ready)),
-                     take_head.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | (step & last_chunk))
-                                  & (head.poison | ((head_arrived & need) == need)))]
-        for row in plane_reads:
-            for port in row:
-                m.d.comb += [port.addr.eq(Mux(port_claimed, flush_target, head.buffer)),
-                             port.en.eq(take_head | flush_read)]
-        with m.If(take_head):
-            m.d.comb += serve_fifo.r_en.eq(1)
-            m.d.sync += [serve_held.eq(1), held.eq(head)]
-            with m.If(~head.poison):
-                m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer)]
-        with m.Elif(step & last_chunk):
-            m.d.sync += serve_held.eq(0)
+                     take_chunk.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | step)
+                                   & (head.poison | ((head_arrived & need) == need)))]
 
-        # The chunk's two spans of every plane, by parity: span `first + (bank ^ first[0])`.
-        first = Signal(range(spans + 1))
-        with m.Switch(Cat(chunk, held.line, held.k)):
+        first = Signal(range(spans + 1))         # the chunk's first span
+        with m.Switch(Cat(read_chunk, head.line, head.k)):
             for k in range(1, PLANES + 1):
                 for line in range(k):
                     for c in range(spans):
-                        with m.Case(c | line << len(chunk) | k << (len(chunk) + 3)):
+                        with m.Case(c | line << len(read_chunk) | k << (len(read_chunk) + 3)):
                             m.d.comb += first.eq(first_span(k, line, c, lane))
         for p in range(PLANES):
-            for bank in range(2):
-                choices = plane_reads[p][bank::2]
-                index = Signal(range(len(choices) + 1), name=f"plane{p}_bank{bank}_index")
-                m.d.comb += index.eq((first + (first[0] ^ bank)) >> 1)
-                with m.Switch(index):
-                    for i, port in enumerate(choices):
-                        with m.Case(i):
-                            m.d.comb += assembler.banks[p][bank].eq(port.data)
-        m.d.comb += [assembler.k.eq(held.k), assembler.line.eq(held.line), assembler.chunk.eq(chunk),
-                     assembler.used.eq(held.used)]
+            for bank, port in enumerate(bank_reads[p]):
+                pair = (first + (first[0] ^ bank)) >> 1        # the span of this parity, as a pair index
+                m.d.comb += [port.addr.eq(Mux(port_claimed, row(flush_target, write_pair), row(head.buffer, pair))),
+                             port.en.eq(take_chunk | flush_read),
+                             assembler.banks[p][bank].eq(port.data)]
+        with m.If(take_chunk):
+            m.d.sync += [serve_held.eq(1), held.eq(head), held_chunk.eq(read_chunk),
+                         read_chunk.eq(Mux(read_chunk == spans - 1, 0, read_chunk + 1))]
+            with m.If(read_chunk == spans - 1):
+                m.d.comb += serve_fifo.r_en.eq(1)
+                with m.If(~head.poison):
+                    m.d.comb += [pop_serve.eq(1), pop_buffer.eq(head.buffer)]
+        with m.Elif(step):
+            m.d.sync += serve_held.eq(0)
 
+        m.d.comb += [assembler.k.eq(held.k), assembler.line.eq(held.line), assembler.chunk.eq(held_chunk),
+                     assembler.used.eq(held.used)]
         with m.If(step):
-            m.d.sync += [drs.valid.eq(last_chunk), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
-                         drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison),
-                         chunk.eq(Mux(last_chunk, 0, chunk + 1))]
-            with m.Switch(chunk):
+            m.d.sync += [drs.valid.eq(held_last), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
+                         drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison)]
+            with m.Switch(held_chunk):
                 for c in range(spans):
                     with m.Case(c):
                         m.d.sync += drs.payload.data[c * lane:(c + 1) * lane].eq(Mux(held.poison, 0, assembler.o))
-            with m.If(last_chunk & ~held.poison):
+            with m.If(held_last & ~held.poison):
                 m.d.comb += [registers.line_served.eq(1), registers.line_view.eq(held.k)]
         with m.Elif(drs.ready):
             m.d.sync += drs.valid.eq(0)
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve_held & ~drs.valid & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve_held & ~drs.valid & ~ndr_fifo.r_rdy & ~hold_valid
                             & (outstanding == 0) & ~flushing & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)
         return m
