@@ -145,7 +145,7 @@ async def unloaded_read_latency(dut):
     await bench.drain()
     figures = {}
     for name, line in (("miss", 8 * 3), ("hit", 8 * 3 + 1)):        # group 3 at view 8: line 0, then line 1
-        await bench.cycles(4)
+        await quiesce(bench)                                           # the write's flush has finished
         before = len(bench.latencies)
         bench.read(bench.view_map.base(PLANES) + line * LINE_BYTES)
         await bench.drain()
