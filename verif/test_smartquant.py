@@ -63,7 +63,7 @@ def test_controller_long_random(sim):
     ({"n_groups": 0}, "n_groups"), ({"n_buffers": 9}, "n_buffers"), ({"n_regions": 13}, "n_regions"),
     ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
     ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers"), ({"lane_bits": 96}, "lane_bits"),
-    ({"lane_bits": 32}, "lane_bits")])
+    ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SmartQuantController(**kwargs)

@@ -4,17 +4,18 @@ Behaviour is :class:`golden.bitplane.PlaneStoreModel` (data, DRAM traffic and
 errors, bit for bit and burst for burst); interfaces and the register map are
 ``docs/smartquant.md``. Structure, one request per cycle at each step::
 
-    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> plane read -> corner turn -> DRS
+    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> bank read -> corner turn -> DRS
                                                                     |  \\-> NDR FIFO -> NDR
-                                                                    \\-> DRAM requests; responses -> plane memories
+                                                                    \\-> DRAM requests; responses -> holding register -> bank memories
 
 The sequencer handles commands in order. Reads allocate a group buffer (least
 recently used; it waits until no queued response still needs the victim), latch
 the region cap, issue the missing plane bursts and queue a response entry. The
-serve stage answers entries in order once their planes have arrived: it reads the
-buffer from the plane memories (per plane, one memory per span of ``lane_bits``
-weights, one row per buffer), then corner-turns the line ``lane_bits`` bits per
-cycle through the 36-way multiplexer into the DRS register. Writes to view 8 collect in the
+serve stage answers entries in order once their planes have arrived, one chunk of
+``lane_bits`` bits per cycle: it reads the chunk's two consecutive spans of every
+plane from the bank memories (per plane, the even and the odd spans of
+``lane_bits`` weights; row = buffer and span pair), then corner-turns them through
+a multiplexer of at most 36 inputs per bit into the DRS register. Writes to view 8 collect in the
 write-combining buffer (``NDR Cmp`` as soon as they are in it: later reads see
 them); a flush merges the lines into the group's buffer (fetching the missing
 planes first when the group is partial) and writes all 8 planes to DRAM.

@@ -31,7 +31,7 @@ LANE_WIDTHS = (64, 128, 256, 512)
 
 
 def check_lane_bits(lane_bits) -> int:
-    if lane_bits not in LANE_WIDTHS or isinstance(lane_bits, bool):
+    if not isinstance(lane_bits, int) or isinstance(lane_bits, bool) or lane_bits not in LANE_WIDTHS:
         raise ValueError(f"lane_bits must be one of {LANE_WIDTHS}, got {lane_bits!r}")
     return lane_bits
 
