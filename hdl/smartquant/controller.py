@@ -4,24 +4,24 @@ Behaviour is :class:`golden.bitplane.PlaneStoreModel` (data, DRAM traffic and
 errors, bit for bit and burst for burst); interfaces and the register map are
 ``docs/smartquant.md``. Structure, one request per cycle at each step::
 
-    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> bank read -> corner turn -> DRS
+    req, rwd -> round-robin arbiter -> ViewDecoder (register) -> sequencer -> serve FIFO -> span read -> corner turn -> DRS
                                                                     |  \\-> NDR FIFO -> NDR
-                                                                    \\-> DRAM requests; responses -> holding register -> bank memories
+                                                                    \\-> DRAM requests; responses -> holding register -> plane memories
 
 The sequencer handles commands in order. Reads allocate a group buffer (least
 recently used; it waits until no queued response still needs the victim), latch
 the region cap, issue the missing plane bursts and queue a response entry. The
 serve stage answers entries in order once their planes have arrived, one chunk of
-``lane_bits`` bits per cycle: it reads the chunk's two consecutive spans of every
-plane from the bank memories (per plane, the even and the odd spans of
-``lane_bits`` weights; row = buffer and span pair), then corner-turns them through
-a multiplexer of at most 36 inputs per bit into the DRS register. Writes to view 8 collect in the
+``lane_bits`` bits per cycle: it reads the chunk's two consecutive spans (``lane_bits``
+weights each) of every plane from the plane memories (row = buffer and span; two read
+ports), then corner-turns them through a multiplexer of at most 36 inputs per bit into
+the DRS register. Writes to view 8 collect in the
 write-combining buffer (``NDR Cmp`` as soon as they are in it: later reads see
 them); a flush merges the lines into the group's buffer (fetching the missing
 planes first when the group is partial) and writes all 8 planes to DRAM.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import C, Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES, ViewMap
 
-from .corner_turn import (ViewChunkAssembler, check_lane_bits, first_span,
+from .corner_turn import (ViewChunkAssembler, check_lane_bits, chunk_phase, first_span,
                           planes_from_int8_lines)
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
 from .dram_port import DramSignature
@@ -136,27 +136,27 @@ class SmartQuantController(wiring.Component):
             m.d.sync += prefer_write.eq(~take_write)
 
         # --- group buffers ------------------------------------------------------------------
-        # Data: a plane is cut into spans of `lane` weights; bank memory (p, b) holds the spans of
-        # parity b of plane p, row `buffer * rows + span // 2`, so one read gives the two
-        # consecutive spans of every plane that a chunk needs. Written by the response writer (a
-        # DRAM burst, one span pair per cycle) and the flush merge (all planes, a span pair per
-        # cycle, 64-bit pieces under the combine mask); read by the serve stage and the flush
-        # write-back (one shared read address).
+        # Data: a plane is cut into spans of `lane` weights; plane memory p holds span s of buffer
+        # b at row `b * spans + s`. Two read ports give the two consecutive spans a chunk needs
+        # (in order, so the corner turn needs no swap); one write port, written by the response
+        # writer (a DRAM burst, one span per cycle) and the flush merge (all planes, a span per
+        # cycle, 64-bit pieces under the combine mask). The flush write-back reads the two ports
+        # as a span pair.
         # State per buffer: the group, the latched cap, planes wanted (`target`), planes
         # requested from DRAM, planes arrived, queued responses that read it (`pending`), LRU rank.
         group_width = decoder.group_width
-        rows, banks = max(1, spans // 2), min(2, spans)
-        pair_bits = (rows - 1).bit_length()
+        span_bits = (spans - 1).bit_length()
+        n_reads = min(2, spans)
+        pairs = max(1, spans // 2)
 
-        def row(buffer, pair):
-            return Cat(pair[:pair_bits], buffer) if pair_bits else buffer
+        def row(buffer, span):
+            return Cat(span[:span_bits], buffer) if span_bits else buffer
 
-        memories = [[Memory(shape=lane, depth=n_buf * rows, init=[]) for _ in range(banks)] for _ in range(PLANES)]
+        memories = [Memory(shape=lane, depth=n_buf * spans, init=[]) for _ in range(PLANES)]
         for p in range(PLANES):
-            for bank in range(banks):
-                m.submodules[f"plane{p}_bank{bank}"] = memories[p][bank]
-        bank_writes = [[memory.write_port(granularity=64) for memory in row_] for row_ in memories]
-        bank_reads = [[memory.read_port() for memory in row_] for row_ in memories]
+            m.submodules[f"plane{p}"] = memories[p]
+        plane_writes = [memory.write_port(granularity=64) for memory in memories]
+        plane_reads = [[memory.read_port() for _ in range(n_reads)] for memory in memories]
         valid = [Signal(name=f"buffer{b}_valid") for b in range(n_buf)]
         group = [Signal(group_width, name=f"buffer{b}_group") for b in range(n_buf)]
         cap = [Signal(4, name=f"buffer{b}_cap") for b in range(n_buf)]
@@ -174,27 +174,27 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += out.eq(s)
             return out
 
-        # DRAM read responses: taken into `hold`, then written one span pair per cycle (the
-        # plane's arrival is marked with its last pair). The flush merge owns the write ports
-        # while it runs; it starts only with `hold` empty and no response is taken meanwhile.
+        # DRAM read responses: taken into `hold`, then written one span per cycle (the plane's
+        # arrival is marked with its last span). The flush merge owns the write ports while it
+        # runs; it starts only with `hold` empty and no response is taken meanwhile.
         merge_claim = Signal()                   # the sequencer is in FLUSH_MERGE
-        merging = Signal()                       # ... and writes a span pair this cycle
-        merge_pair = Signal(range(rows))
-        hold = Signal(LINE_BITS)
+        merging = Signal()                       # ... and writes a span this cycle
+        merge_span = Signal(range(spans))
+        hold = Signal(LINE_BITS, reset_less=True)    # data registers carry no reset: their valid bits do
         hold_valid = Signal()
         hold_buffer = Signal(self.buffer_bits)
         hold_plane = Signal(3)
-        hold_pair = Signal(range(rows))
+        hold_span = Signal(range(spans))
         hold_last = Signal()
         response = Signal()
-        m.d.comb += [hold_last.eq(hold_pair == rows - 1),
+        m.d.comb += [hold_last.eq(hold_span == spans - 1),
                      dram.resp.ready.eq(~merge_claim & (~hold_valid | hold_last)),
                      response.eq(dram.resp.valid & dram.resp.ready)]
         with m.If(response):
-            m.d.sync += [hold.eq(dram.resp.payload.data), hold_valid.eq(1), hold_pair.eq(0),
+            m.d.sync += [hold.eq(dram.resp.payload.data), hold_valid.eq(1), hold_span.eq(0),
                          hold_buffer.eq(dram.resp.payload.id[3:]), hold_plane.eq(dram.resp.payload.id[:3])]
         with m.Elif(hold_valid):
-            m.d.sync += [hold.eq(hold >> (2 * lane)), hold_pair.eq(hold_pair + 1), hold_valid.eq(~hold_last)]
+            m.d.sync += [hold.eq(hold >> lane), hold_span.eq(hold_span + 1), hold_valid.eq(~hold_last)]
         with m.If(hold_valid & hold_last):
             for b in range(n_buf):
                 with m.If(hold_buffer == b):
@@ -224,7 +224,7 @@ class SmartQuantController(wiring.Component):
                         m.d.sync += requested[b].eq(requested[b] + 1)
 
         # --- write-combining buffer -------------------------------------------------------------
-        combine = Signal(data.ArrayLayout(LINE_BITS, PLANES))
+        combine = Signal(data.ArrayLayout(LINE_BITS, PLANES), reset_less=True)
         combine_mask = Signal(PLANES)
         combine_group = Signal(group_width)
         combine_cap = Signal(4)
@@ -304,8 +304,8 @@ class SmartQuantController(wiring.Component):
         flush_target = Signal(range(n_buf))
         write_plane = Signal(range(PLANES + 1))
         target_arrived = select(arrived, flush_target)
-        write_pair = Signal(range(rows))
-        write_back = Signal(LINE_BITS)
+        write_pair = Signal(range(pairs))
+        write_back = Signal(LINE_BITS, reset_less=True)
         port_claimed = Signal()                  # the flush owns the memories' read address
         serve_held = Signal()
         flush_read = Signal()
@@ -316,16 +316,13 @@ class SmartQuantController(wiring.Component):
         for signal, plane in zip(merge_planes, planes_from_int8_lines(combine)):
             m.d.comb += signal.eq(plane)
         merge_mask = data.View(data.ArrayLayout(lane // 64, spans), combine_mask)
-        for p in range(PLANES):
-            for bank, port in enumerate(bank_writes[p]):
-                span = merge_pair * 2 + bank
-                with m.If(merging):
-                    m.d.comb += [port.addr.eq(row(flush_target, merge_pair)), port.data.eq(merge_planes[p][span]),
-                                 port.en.eq(merge_mask[span])]
-                with m.Else():
-                    m.d.comb += [port.addr.eq(row(hold_buffer, hold_pair)),
-                                 port.data.eq(hold[bank * lane:(bank + 1) * lane]),
-                                 port.en.eq(Mux(hold_valid & (hold_plane == p), -1, 0))]
+        for p, port in enumerate(plane_writes):
+            with m.If(merging):
+                m.d.comb += [port.addr.eq(row(flush_target, merge_span)), port.data.eq(merge_planes[p][merge_span]),
+                             port.en.eq(merge_mask[merge_span])]
+            with m.Else():
+                m.d.comb += [port.addr.eq(row(hold_buffer, hold_span)), port.data.eq(hold[:lane]),
+                             port.en.eq(Mux(hold_valid & (hold_plane == p), -1, 0))]
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
@@ -387,18 +384,18 @@ class SmartQuantController(wiring.Component):
                 with m.If((combine_mask == _FULL) | (target_arrived == _FULL)):
                     m.next = "FLUSH_MERGE"
             with m.State("FLUSH_MERGE"):
-                # Write the collected lines over the buffer's planes, a span pair per cycle once
-                # the response writer is idle: INT8 line l is weights 64 l .. 64 l + 63 of every plane.
+                # Write the collected lines over the buffer's planes, a span per cycle once the
+                # response writer is idle: INT8 line l is weights 64 l .. 64 l + 63 of every plane.
                 m.d.comb += [flushing.eq(1), merge_claim.eq(1)]
                 with m.If(~hold_valid):
                     m.d.comb += merging.eq(1)
-                    m.d.sync += merge_pair.eq(merge_pair + 1)
-                    with m.If(merge_pair == rows - 1):
+                    m.d.sync += merge_span.eq(merge_span + 1)
+                    with m.If(merge_span == spans - 1):
                         m.d.comb += [touch.eq(1), touch_index.eq(flush_target)]
                         for b in range(n_buf):
                             with m.If(flush_target == b):
                                 m.d.sync += [target[b].eq(PLANES), requested[b].eq(PLANES), arrived[b].eq(_FULL)]
-                        m.d.sync += [merge_pair.eq(0), write_plane.eq(0), write_pair.eq(0)]
+                        m.d.sync += [merge_span.eq(0), write_plane.eq(0), write_pair.eq(0)]
                         m.next = "FLUSH_READ"
 
             # Write-back, plane by plane: read its span pairs (once the serve stage holds no read
@@ -410,17 +407,17 @@ class SmartQuantController(wiring.Component):
                     m.next = "FLUSH_COLLECT"
             with m.State("FLUSH_COLLECT"):
                 m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
-                pair_data = Signal(banks * lane)
+                pair_data = Signal(n_reads * lane)
                 with m.Switch(write_plane[:3]):
                     for p in range(PLANES):
                         with m.Case(p):
-                            m.d.comb += pair_data.eq(Cat(*(port.data for port in bank_reads[p])))
+                            m.d.comb += pair_data.eq(Cat(*(port.data for port in plane_reads[p])))
                 if spans > 2:
                     m.d.sync += write_back.eq(Cat(write_back[2 * lane:], pair_data))
                 else:
                     m.d.sync += write_back.eq(pair_data)
                 m.d.sync += write_pair.eq(write_pair + 1)
-                with m.If(write_pair == rows - 1):
+                with m.If(write_pair == pairs - 1):
                     m.d.sync += write_pair.eq(0)
                     m.next = "FLUSH_WRITE"
                 with m.Else():
@@ -455,30 +452,34 @@ class SmartQuantController(wiring.Component):
         read_chunk = Signal(range(spans))         # next chunk of the head entry to read
         held = Signal(serve_layout)
         held_chunk = Signal(range(spans))
+        held_phase = Signal(3)
         held_last = Signal()
         m.d.comb += held_last.eq(held_chunk == spans - 1)
         drs = host.drs
+        drs_data = Signal(LINE_BITS, reset_less=True)
+        m.d.comb += drs.payload.data.eq(drs_data)
         step = Signal()                          # the held chunk goes into the DRS register
         take_chunk = Signal()
         m.d.comb += [step.eq(serve_held & (~drs.valid | drs.ready)),
                      take_chunk.eq(serve_fifo.r_rdy & ~port_claimed & (~serve_held | step)
                                    & (head.poison | ((head_arrived & need) == need)))]
 
-        first = Signal(range(spans + 1))         # the chunk's first span
+        first = Signal(range(spans))             # the chunk's first span
+        phase = Signal(3)                        # its phase (the corner turn's wiring)
         with m.Switch(Cat(read_chunk, head.line, head.k)):
             for k in range(1, PLANES + 1):
                 for line in range(k):
                     for c in range(spans):
                         with m.Case(c | line << len(read_chunk) | k << (len(read_chunk) + 3)):
-                            m.d.comb += first.eq(first_span(k, line, c, lane))
+                            m.d.comb += [first.eq(first_span(k, line, c, lane)), phase.eq(chunk_phase(k, line, c, lane))]
         for p in range(PLANES):
-            for bank, port in enumerate(bank_reads[p]):
-                pair = (first + (first[0] ^ bank)) >> 1        # the span of this parity, as a pair index
-                m.d.comb += [port.addr.eq(Mux(port_claimed, row(flush_target, write_pair), row(head.buffer, pair))),
+            for offset, port in enumerate(plane_reads[p]):
+                flush_span = Cat(C(offset, 1), write_pair) if spans > 1 else C(0, 1)
+                m.d.comb += [port.addr.eq(Mux(port_claimed, row(flush_target, flush_span), row(head.buffer, first + offset))),
                              port.en.eq(take_chunk | flush_read),
-                             assembler.banks[p][bank].eq(port.data)]
+                             assembler.spans[p][offset].eq(port.data)]
         with m.If(take_chunk):
-            m.d.sync += [serve_held.eq(1), held.eq(head), held_chunk.eq(read_chunk),
+            m.d.sync += [serve_held.eq(1), held.eq(head), held_chunk.eq(read_chunk), held_phase.eq(phase),
                          read_chunk.eq(Mux(read_chunk == spans - 1, 0, read_chunk + 1))]
             with m.If(read_chunk == spans - 1):
                 m.d.comb += serve_fifo.r_en.eq(1)
@@ -487,15 +488,14 @@ class SmartQuantController(wiring.Component):
         with m.Elif(step):
             m.d.sync += serve_held.eq(0)
 
-        m.d.comb += [assembler.k.eq(held.k), assembler.line.eq(held.line), assembler.chunk.eq(held_chunk),
-                     assembler.used.eq(held.used)]
+        m.d.comb += [assembler.k.eq(held.k), assembler.phase.eq(held_phase), assembler.used.eq(held.used)]
         with m.If(step):
             m.d.sync += [drs.valid.eq(held_last), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
                          drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison)]
             with m.Switch(held_chunk):
                 for c in range(spans):
                     with m.Case(c):
-                        m.d.sync += drs.payload.data[c * lane:(c + 1) * lane].eq(Mux(held.poison, 0, assembler.o))
+                        m.d.sync += drs_data[c * lane:(c + 1) * lane].eq(Mux(held.poison, 0, assembler.o))
             with m.If(held_last & ~held.poison):
                 m.d.comb += [registers.line_served.eq(1), registers.line_view.eq(held.k)]
         with m.Elif(drs.ready):

@@ -5,10 +5,11 @@
   ``s = 512 l + lane_bits c + i``: code bit ``b = s mod k`` of weight ``j = s div k``, i.e.
   plane ``k - 1 - b`` at bit ``j``. A chunk's weights lie in two consecutive *spans*
   (``lane_bits``-weight slices of a plane), starting at :func:`first_span`; the controller
-  reads those two spans of every plane as the even and odd *banks* (the span with even index
-  in bank 0), so every ``(k, l, c)`` is wiring from the banks and one multiplexer per output
-  bit picks it (36 inputs at most, whatever the lane width). With ``lane_bits = 512`` a chunk is
-  the whole line.
+  reads those two spans of every plane (offsets 0 and 1). Which bit of them feeds which output
+  bit depends only on ``k`` and the chunk's *phase* ``(l * chunks + c) mod k``
+  (:func:`chunk_phase`), so one multiplexer per output bit with one input per ``(k, phase)``
+  (36 at most) does the whole turn, whatever the lane width. With ``lane_bits = 512`` a
+  chunk is the whole line.
 - Write side, :func:`planes_from_int8_lines`: the 8 INT8 lines of a group as 8 planes,
   pure wiring (plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j``).
 """
@@ -21,8 +22,8 @@ from golden.bitplane import GROUP, PLANES
 
 from .cxl_mem import LINE_BITS
 
-__all__ = ["LANE_WIDTHS", "PlanesLayout", "ViewChunkAssembler", "first_span", "planes_from_int8_lines",
-           "view_chunk_sources", "view_line_sources"]
+__all__ = ["LANE_WIDTHS", "PlanesLayout", "SpansLayout", "ViewChunkAssembler", "chunk_phase", "first_span",
+           "planes_from_int8_lines", "view_chunk_sources", "view_line_sources"]
 
 PlanesLayout = data.ArrayLayout(LINE_BITS, PLANES)
 
@@ -41,18 +42,24 @@ def first_span(k: int, line: int, chunk: int, lane_bits: int) -> int:
     return (LINE_BITS * line + lane_bits * chunk) // k // lane_bits
 
 
-def view_chunk_sources(k: int, line: int, chunk: int, lane_bits: int) -> list[tuple[int, int, int]]:
-    """``(plane, bank, bit)`` feeding each bit of chunk ``chunk`` of line ``line`` of view ``k``.
+def chunk_phase(k: int, line: int, chunk: int, lane_bits: int) -> int:
+    """The chunk's phase, ``(line * chunks + chunk) mod k``: with ``k`` it fixes the chunk's wiring."""
+    return (line * (LINE_BITS // lane_bits) + chunk) % k
 
-    ``bank`` is the parity of the span holding the weight, ``bit`` its position in the span.
+
+def view_chunk_sources(k: int, line: int, chunk: int, lane_bits: int) -> list[tuple[int, int, int]]:
+    """``(plane, offset, bit)`` feeding each bit of chunk ``chunk`` of line ``line`` of view ``k``.
+
+    ``offset`` (0 or 1) is the weight's span counted from :func:`first_span`, ``bit`` its
+    position in the span.
     """
     first = first_span(k, line, chunk, lane_bits)
     sources = []
     for i in range(lane_bits):
         weight, bit = divmod(LINE_BITS * line + lane_bits * chunk + i, k)
-        span = weight // lane_bits
-        assert span - first in (0, 1)
-        sources.append((k - 1 - bit, span % 2, weight % lane_bits))
+        offset = weight // lane_bits - first
+        assert offset in (0, 1)
+        sources.append((k - 1 - bit, offset, weight % lane_bits))
     return sources
 
 
@@ -61,13 +68,13 @@ def view_line_sources(k: int, line: int) -> list[tuple[int, int]]:
     return [(plane, weight) for plane, _, weight in view_chunk_sources(k, line, 0, LINE_BITS)]
 
 
-def BanksLayout(lane_bits: int) -> data.ArrayLayout:
-    """``banks[plane][parity]``: the two spans of every plane a chunk reads."""
+def SpansLayout(lane_bits: int) -> data.ArrayLayout:
+    """``spans[plane][offset]``: the two consecutive spans of every plane a chunk reads."""
     return data.ArrayLayout(data.ArrayLayout(lane_bits, 2), PLANES)
 
 
 class ViewChunkAssembler(wiring.Component):
-    """Combinational: one chunk of a host line of view ``k`` from the two spans of every plane.
+    """Combinational: one chunk of a host line of view ``k`` from two spans of every plane.
 
     Parameters
     ----------
@@ -76,15 +83,13 @@ class ViewChunkAssembler(wiring.Component):
 
     Members
     -------
-    banks : In(BanksLayout(lane_bits))
-        Spans ``first_span(...)`` and the next, of every plane, by parity (only the first
-        ``used`` planes are read).
+    spans : In(SpansLayout(lane_bits))
+        Spans ``first_span(...)`` (offset 0) and the next (offset 1) of every plane (only the
+        first ``used`` planes are read).
     k : In(4)
         View, 1..8.
-    line : In(3)
-        Line of the group, ``0 .. k-1``.
-    chunk : In(range(512 // lane_bits))
-        Chunk of the line.
+    phase : In(3)
+        :func:`chunk_phase` of the chunk, ``0 .. k-1``.
     used : In(4)
         Planes used, ``1 .. k``; planes ``used .. k-1`` read as the fill ``1, 0, 0, ...``.
     o : Out(lane_bits)
@@ -94,32 +99,30 @@ class ViewChunkAssembler(wiring.Component):
         self.lane_bits = check_lane_bits(lane_bits)
         self.chunks = LINE_BITS // lane_bits
         super().__init__({
-            "banks": In(BanksLayout(lane_bits)),
+            "spans": In(SpansLayout(lane_bits)),
             "k": In(4),
-            "line": In(3),
-            "chunk": In(range(self.chunks)),
+            "phase": In(3),
             "used": In(4),
             "o": Out(lane_bits),
         })
 
     def elaborate(self, platform):
         m = Module()
-        filled = Signal(BanksLayout(self.lane_bits))   # unfetched planes replaced by the fill
+        filled = Signal(SpansLayout(self.lane_bits))   # unfetched planes replaced by the fill
         for p in range(PLANES):
             with m.If(p < self.used):
-                m.d.comb += filled[p].eq(self.banks[p])
+                m.d.comb += filled[p].eq(self.spans[p])
             with m.Elif(p == self.used):
                 m.d.comb += filled[p].eq(-1)
             with m.Else():
                 m.d.comb += filled[p].eq(0)
-        chunk_bits = len(self.chunk)
-        with m.Switch(Cat(self.chunk, self.line, self.k)):
+        with m.Switch(Cat(self.phase, self.k)):
             for k in range(1, PLANES + 1):
-                for line in range(k):
-                    for chunk in range(self.chunks):
-                        sources = view_chunk_sources(k, line, chunk, self.lane_bits)
-                        with m.Case(chunk | line << chunk_bits | k << (chunk_bits + 3)):
-                            m.d.comb += self.o.eq(Cat(*(filled[p][b][j] for p, b, j in sources)))
+                for phase in range(k):
+                    line, chunk = divmod(phase, self.chunks)          # a chunk with this phase
+                    sources = view_chunk_sources(k, line, chunk, self.lane_bits)
+                    with m.Case(phase | k << 3):
+                        m.d.comb += self.o.eq(Cat(*(filled[p][offset][j] for p, offset, j in sources)))
         return m
 
 

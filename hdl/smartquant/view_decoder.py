@@ -131,11 +131,11 @@ class ViewDecoder(wiring.Component):
             with m.Elif(~inside):
                 m.d.comb += cause.eq(ErrorCause.RANGE)
 
-        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        out = Signal(self.o.payload.shape(), reset_less=True)      # only `valid` needs a reset
+        m.d.comb += [self.o.payload.eq(out), self.i.ready.eq(~self.o.valid | self.o.ready)]
         with m.If(self.i.ready):
             m.d.sync += self.o.valid.eq(self.i.valid)
             with m.If(self.i.valid):
-                out = self.o.payload
                 m.d.sync += [out.write.eq(cmd.write), out.cause.eq(cause), out.tag.eq(cmd.tag),
                              out.k.eq(k), out.group.eq(group), out.line.eq(line), out.cap.eq(cap),
                              out.address.eq(cmd.address), out.data.eq(cmd.data)]
