@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 from golden.bitplane import PLANES, ViewMap
 
 from .corner_turn import (ViewChunkAssembler, check_lane_bits, chunk_phase, first_span,
-                          planes_from_int8_lines)
+                          planes_from_int8_line)
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode, DRSOpcode
 from .dram_port import DramSignature
 from .registers import MAX_REGIONS, ControlRegisters, RegisterBusSignature
@@ -224,7 +224,18 @@ class SmartQuantController(wiring.Component):
                         m.d.sync += requested[b].eq(requested[b] + 1)
 
         # --- write-combining buffer -------------------------------------------------------------
-        combine = Signal(data.ArrayLayout(LINE_BITS, PLANES), reset_less=True)
+        # The lines are stored as planes: combine memory p holds plane p of the group's lines, span
+        # s at row s, written one INT8 line (a 64-bit piece of every plane) per cycle and read
+        # combinationally, a span per cycle, by the flush merge.
+        combine_memories = [Memory(shape=lane, depth=spans, init=[]) for _ in range(PLANES)]
+        for p in range(PLANES):
+            m.submodules[f"combine{p}"] = combine_memories[p]
+        combine_writes = [memory.write_port(granularity=64) for memory in combine_memories]
+        combine_reads = [memory.read_port(domain="comb") for memory in combine_memories]
+        words_per_span = lane // 64
+        line_word = Signal(range(words_per_span))
+        line_span = Signal(range(spans))
+        line_write = Signal()
         combine_mask = Signal(PLANES)
         combine_group = Signal(group_width)
         combine_cap = Signal(4)
@@ -312,13 +323,17 @@ class SmartQuantController(wiring.Component):
         line_bit = Signal(PLANES)
         m.d.comb += line_bit.eq(1 << cmd.line)
 
-        merge_planes = [Signal(data.ArrayLayout(lane, spans), name=f"merge_plane{p}") for p in range(PLANES)]
-        for signal, plane in zip(merge_planes, planes_from_int8_lines(combine)):
-            m.d.comb += signal.eq(plane)
+        m.d.comb += Cat(line_word, line_span).eq(cmd.line)
+        line_planes = planes_from_int8_line(cmd.data)
+        for p in range(PLANES):
+            write = combine_writes[p]
+            m.d.comb += [write.addr.eq(line_span), write.data.eq(line_planes[p].replicate(words_per_span)),
+                         write.en.eq(Mux(line_write, 1 << line_word, 0)),
+                         combine_reads[p].addr.eq(merge_span)]
         merge_mask = data.View(data.ArrayLayout(lane // 64, spans), combine_mask)
         for p, port in enumerate(plane_writes):
             with m.If(merging):
-                m.d.comb += [port.addr.eq(row(flush_target, merge_span)), port.data.eq(merge_planes[p][merge_span]),
+                m.d.comb += [port.addr.eq(row(flush_target, merge_span)), port.data.eq(combine_reads[p].data),
                              port.en.eq(merge_mask[merge_span])]
             with m.Else():
                 m.d.comb += [port.addr.eq(row(hold_buffer, hold_span)), port.data.eq(hold[:lane]),
@@ -342,7 +357,8 @@ class SmartQuantController(wiring.Component):
                         m.next = "FLUSH_ALLOCATE"
                     with m.Elif(ndr_fifo.w_rdy):
                         m.d.comb += [ndr_fifo.w_en.eq(1), decoder.o.ready.eq(1), registers.host_write.eq(1)]
-                        m.d.sync += [combine[cmd.line].eq(cmd.data), combine_mask.eq(combine_mask | line_bit),
+                        m.d.comb += line_write.eq(1)
+                        m.d.sync += [combine_mask.eq(combine_mask | line_bit),
                                      combine_group.eq(cmd.group)]
                         with m.If(combine_mask == 0):
                             m.d.sync += combine_cap.eq(cmd.cap)

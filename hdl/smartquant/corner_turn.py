@@ -10,20 +10,20 @@
   (:func:`chunk_phase`), so one multiplexer per output bit with one input per ``(k, phase)``
   (36 at most) does the whole turn, whatever the lane width. With ``lane_bits = 512`` a
   chunk is the whole line.
-- Write side, :func:`planes_from_int8_lines`: the 8 INT8 lines of a group as 8 planes,
-  pure wiring (plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j``).
+- Write side, :func:`planes_from_int8_line`: one INT8 line as a 64-bit piece of each of the
+  8 planes, pure wiring (plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j``).
 """
 
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.bitplane import GROUP, PLANES
+from golden.bitplane import PLANES
 
 from .cxl_mem import LINE_BITS
 
 __all__ = ["LANE_WIDTHS", "PlanesLayout", "SpansLayout", "ViewChunkAssembler", "chunk_phase", "first_span",
-           "planes_from_int8_lines", "view_chunk_sources", "view_line_sources"]
+           "planes_from_int8_line", "view_chunk_sources", "view_line_sources"]
 
 PlanesLayout = data.ArrayLayout(LINE_BITS, PLANES)
 
@@ -126,10 +126,9 @@ class ViewChunkAssembler(wiring.Component):
         return m
 
 
-def planes_from_int8_lines(lines) -> list:
-    """The 8 planes (as ``Cat`` values) of a group given its 8 INT8 lines (``lines[l]`` 512 bits)."""
-    planes = []
-    for p in range(PLANES):
-        bit = PLANES - 1 - p
-        planes.append(Cat(*(lines[j // 64][(j % 64) * 8 + bit] for j in range(GROUP))))
-    return planes
+def planes_from_int8_line(line) -> list:
+    """The 64-bit pieces of the 8 planes (as ``Cat`` values) in one INT8 line (512 bits).
+
+    Plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j`` (weight ``j`` is line bits ``8 j .. 8 j + 7``).
+    """
+    return [Cat(*(line[j * 8 + PLANES - 1 - p] for j in range(LINE_BITS // 8))) for p in range(PLANES)]
