@@ -3,7 +3,7 @@
 Why not out of context: nextpnr-ecp5's ``--out-of-context`` mode also disables global
 clock promotion (its ``--help`` says so), so the clock of a design is routed through the
 general fabric; at ~11,000 flip-flops that alone congests the router past any useful time
-limit (``docs/synthesis.md``). With this harness the design is placed as a normal top: the
+limit (``docs/measurements.md``). With this harness the design is placed as a normal top: the
 clock enters a pin and nextpnr puts it on the global network, as a real system would.
 
 Structure: every input port bit of ``inner`` is a stage of one shift register fed from the
