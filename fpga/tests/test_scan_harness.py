@@ -49,3 +49,8 @@ def test_inputs_shift_in_and_outputs_shift_out():
     sim.run()
     echo = 0b100 | 0b01 << 3
     assert sum(bit << i for i, bit in enumerate(read_back)) == 0b100 | echo << 3
+
+
+def test_harness_cost_counts_port_bits():
+    harness = ScanHarness(_Probe())
+    assert (harness.input_bits, harness.output_bits) == (5, 8)
