@@ -111,7 +111,7 @@ def _tool(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-ROUTE_LIMIT_S = 1800
+ROUTE_LIMIT_S = 3600
 """Default wall-clock limit of one place-and-route run, seconds (``--pnr-limit``)."""
 
 _PLACED_FMAX = re.compile(r"Max frequency for clock\s+'[^']+': ([\d.]+) MHz")
