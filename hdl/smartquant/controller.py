@@ -459,7 +459,7 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [host.ndr.valid.eq(ndr_fifo.r_rdy), host.ndr.payload.tag.eq(ndr_fifo.r_data),
                      host.ndr.payload.opcode.eq(NDROpcode.CMP), ndr_fifo.r_en.eq(host.ndr.ready)]
 
-        # --- serve stage: for each chunk, read its span pairs (the read ports' register), then
+        # --- serve stage: for each chunk, read its two spans of every plane (the read ports' registers), then
         # corner-turn them into the DRS register; `serve_held` marks read data not yet in DRS.
         head = data.View(serve_layout, serve_fifo.r_data)
         head_arrived = select(arrived, head.buffer)
