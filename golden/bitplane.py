@@ -54,7 +54,13 @@ def quantize_int8(w, *, group: int = 128) -> tuple[np.ndarray, np.ndarray]:
     w = as_finite_array(w, "w")
     blocks, _ = to_blocks(w.reshape(-1), group, -1)
     amax = np.abs(blocks).max(axis=-1)
-    scales = np.where(amax > 0, (amax / 127).astype(np.float32), np.float32(1.0)).astype(np.float32)
+    with np.errstate(over="ignore", under="ignore"):
+        scales = np.where(amax > 0, (amax / 127).astype(np.float32), np.float32(1.0)).astype(np.float32)
+    bad = ~np.isfinite(scales) | (scales == 0)
+    if bad.any():
+        group_index = int(np.argmax(bad))
+        raise ValueError(f"group {group_index} has amax {float(amax[group_index])!r}, whose scale amax / 127 FP32 "
+                         f"cannot hold ({np.count_nonzero(bad)} group(s) like it); rescale the weights")
     q = np.clip(np.rint(blocks / scales[:, None].astype(np.float64)), -127, 127)
     return q.astype(np.int8).reshape(w.shape), scales
 
@@ -111,7 +117,13 @@ def from_planes(planes) -> np.ndarray:
 def _check_caps(caps, n_groups: int) -> np.ndarray:
     if caps is None:
         return np.full(n_groups, PLANES, np.int64)
-    caps = np.broadcast_to(np.asarray(caps), (n_groups,)).astype(np.int64)
+    raw = np.asarray(caps)
+    if raw.ndim > 1 or (raw.ndim == 1 and raw.shape[0] != n_groups):
+        raise ValueError(f"caps must be one plane cap per group ({n_groups}) or a scalar, "
+                         f"got shape {raw.shape}")
+    if raw.dtype.kind not in "iu" and not (raw.dtype.kind == "f" and np.array_equal(raw, np.rint(raw))):
+        raise ValueError(f"plane caps must be integers 1..8, got {caps!r}")
+    caps = np.broadcast_to(raw, (n_groups,)).astype(np.int64)
     if (caps < 1).any() or (caps > PLANES).any():
         raise ValueError(f"plane caps must lie in 1..8, got {np.unique(caps)}")
     return caps

@@ -23,7 +23,7 @@ import numpy as np
 from . import formats
 from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
-from .fgmp_dot import dot
+from . import fgmp_dot
 from .nvfp4 import block_scale_codes
 
 __all__ = [
@@ -102,8 +102,8 @@ class FGMPTensor:
 
 def tensor_scale_for(x) -> np.float32:
     """FP32 scale shared by FP8 and NVFP4 blocks: ``amax / 448``, 1.0 for an all-zero tensor."""
-    amax = float(np.abs(np.asarray(x, dtype=np.float64)).max()) if np.size(x) else 0.0
-    return np.float32(amax / FP8_MAX) if amax > 0 else np.float32(1.0)
+    amax = float(np.abs(as_finite_array(x, allow_empty=True)).max()) if np.size(x) else 0.0
+    return nvfp4.tensor_scale_for(amax, elem_max=1.0)            # amax / 448; ValueError outside FP32
 
 
 def _weight_parts(w: np.ndarray, s_t: np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -362,3 +362,31 @@ def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,
     out_codes = np.where(modes[..., None], b.fp8, b.fp4).reshape(np.shape(x))
     return FGMPTensor(modes, out_codes, np.where(modes, 0, b.scale).astype(np.uint8),
                       nvfp4.check_tensor_scale(tensor_scale), int(threshold), b.scores, b.status)
+
+
+def dot(*operands) -> tuple[np.ndarray, list[int]]:
+    """Row dot products exactly as the FGMP datapath computes them (:func:`golden.fgmp_dot.dot`).
+
+    Call it with the two quantized tensors, ``dot(w, a)``: ``w`` from
+    :func:`quantize_weights` (rows = output channels), ``a`` from
+    :func:`quantize_activations` with one row (a GEMV) or one row per weight
+    row. The eight-array form of :func:`golden.fgmp_dot.dot` (modes, codes and
+    scale codes of each, then both tensor scales) is accepted too.
+
+    Returns
+    -------
+    bits : ndarray of uint32, shape (rows,)
+        FP32 results as bit patterns: ``dequantize()`` of the two tensors, multiplied
+        and summed exactly, rounded once to FP32 (NaN is ``0x7FC00000``).
+    accumulators : list of int
+        The exact row accumulators (units of ``2**-20``).
+    """
+    if len(operands) == 2 and all(isinstance(t, FGMPTensor) for t in operands):
+        w, a = operands
+        return fgmp_dot.dot(w.modes, w.codes, w.scale_codes, a.modes, a.codes, a.scale_codes,
+                            w.tensor_scale, a.tensor_scale)
+    if len(operands) == 8:
+        return fgmp_dot.dot(*operands)
+    raise ValueError(f"dot takes two FGMPTensor (weights, activations) or the eight arrays of "
+                     f"golden.fgmp_dot.dot; got {len(operands)} argument(s) of types "
+                     f"{[type(o).__name__ for o in operands]}")

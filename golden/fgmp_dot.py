@@ -99,16 +99,55 @@ def round_to_fp32(n: int, e: int) -> int:
     return sign | (exp_field << 23) | (q & 0x7FFFFF)
 
 
+def _blocked_operand(modes, codes, scale_codes, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One operand as ``(rows, blocks)`` modes and scales and ``(rows, blocks, 16)`` codes.
+
+    Accepts the codes blocked, ``(rows, blocks, 16)``, or as an FGMP tensor holds them,
+    ``(rows, blocks * 16)``; a 1-D operand (one row: an activation vector) gets a row axis.
+    Anything else is refused with the shapes that were expected.
+    """
+    modes = np.asarray(modes)
+    codes = np.asarray(codes)
+    scale_codes = np.asarray(scale_codes)
+    if modes.dtype != bool:
+        raise ValueError(f"{name}_modes must be booleans (True = FP8), got dtype {modes.dtype}")
+    if codes.dtype.kind not in "iu" or scale_codes.dtype.kind not in "iu":
+        raise ValueError(f"{name}_codes and {name}_scale_codes must be integer codes, "
+                         f"got dtypes {codes.dtype} and {scale_codes.dtype}")
+    if modes.ndim == 1:                                   # one row
+        if scale_codes.ndim == 1:
+            scale_codes = scale_codes[None]
+        if codes.ndim == 1 or codes.shape == (modes.shape[0], 16):
+            codes = codes[None]
+        modes = modes[None]
+    if modes.ndim != 2:
+        raise ValueError(f"{name}_modes must have shape (rows, blocks) or (blocks,), got {modes.shape}")
+    rows, blocks = modes.shape
+    if codes.shape == (rows, blocks * 16):
+        codes = codes.reshape(rows, blocks, 16)
+    if codes.shape != (rows, blocks, 16):
+        raise ValueError(f"{name}_codes has shape {codes.shape}; for {name}_modes of shape {modes.shape} "
+                         f"expected ({rows}, {blocks * 16}) (as quantized) or ({rows}, {blocks}, 16) (blocked)")
+    if scale_codes.shape != modes.shape:
+        raise ValueError(f"{name}_scale_codes has shape {scale_codes.shape}; expected {modes.shape}, "
+                         f"one per block like {name}_modes")
+    return modes, codes, scale_codes
+
+
 def dot(w_modes, w_codes, w_scale_codes, a_modes, a_codes, a_scale_codes,
         w_tensor_scale, a_tensor_scale) -> tuple[np.ndarray, list[int]]:
     """Row dot products exactly as the datapath computes them.
 
     Parameters
     ----------
-    w_modes, a_modes : arrays (rows, blocks) of bool
-    w_codes, a_codes : arrays (rows, blocks, 16) of uint8
-    w_scale_codes, a_scale_codes : arrays (rows, blocks) of uint8
-        Activation arrays broadcast against the weights' (a GEMV passes one row).
+    w_modes : array (rows, blocks) of bool
+        True = FP8.
+    w_codes : array (rows, blocks * 16) or (rows, blocks, 16) of uint8
+        As :func:`golden.fgmp.quantize_weights` returns them, or blocked.
+    w_scale_codes : array (rows, blocks) of uint8
+    a_modes, a_codes, a_scale_codes : the activations, shaped like the weights'
+        with 1 row (a GEMV: the vector meets every weight row) or ``rows`` rows;
+        a 1-D activation (``(blocks,)`` modes, ``(blocks * 16,)`` codes) is one row.
     w_tensor_scale, a_tensor_scale : float
         FP32 tensor scales.
 
@@ -121,9 +160,19 @@ def dot(w_modes, w_codes, w_scale_codes, a_modes, a_codes, a_scale_codes,
 
     Raises
     ------
+    ValueError
+        Shapes that do not pair up (the message gives the expected ones).
     OverflowError
         An accumulator leaves the signed ``ACC_BITS``-bit range.
     """
+    w_modes, w_codes, w_scale_codes = _blocked_operand(w_modes, w_codes, w_scale_codes, "w")
+    a_modes, a_codes, a_scale_codes = _blocked_operand(a_modes, a_codes, a_scale_codes, "a")
+    if a_modes.shape[1] != w_modes.shape[1]:
+        raise ValueError(f"the weights have {w_modes.shape[1]} blocks per row but the activations "
+                         f"{a_modes.shape[1]}")
+    if a_modes.shape[0] not in (1, w_modes.shape[0]):
+        raise ValueError(f"the activations have {a_modes.shape[0]} rows; expected 1 (a GEMV) or "
+                         f"{w_modes.shape[0]}, one per weight row")
     wu, wn = element_units(w_codes, w_modes, w_scale_codes)
     au, an = element_units(a_codes, a_modes, a_scale_codes)
     wu, au = np.broadcast_arrays(wu, au)

@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._blocks import as_real_array
+
 __all__ = [
     "FloatFormat", "IntFormat", "FORMATS", "ROUNDING_MODES",
     "format_info", "encode", "decode", "max_value",
@@ -292,7 +294,7 @@ def encode(x, fmt: str, *, rounding: str = "rne", saturate: bool = True) -> np.n
     """
     info = format_info(fmt)
     _check_rounding(rounding)
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array(x)
     if isinstance(info, IntFormat):
         return _encode_int(x, info, rounding, saturate)
     return _encode_float(x, info, rounding, saturate)

@@ -77,6 +77,13 @@ class MiniLM:
                 out[f"layer{i}.{kind}"] = (self.weights[prefix + ".weight"], self.weights[prefix + ".bias"])
         return out
 
+    def checkpoint_names(self) -> dict[str, str]:
+        """``{checkpoint weight name: layer name}``, e.g. ``encoder.layer.0.attention.self.query.weight``
+        → ``layer0.query``: the names a tool that reads the checkpoint uses for the same weights."""
+        return {f"encoder.layer.{i}.{key}.weight": f"layer{i}.{kind}"
+                for i in range(self.config["num_hidden_layers"])
+                for kind, key in zip(LINEAR_KINDS, _LINEAR_KEYS)}
+
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, padded to the longest text (at most ``max_tokens``)."""
         self.tokenizer.enable_truncation(self.max_tokens)

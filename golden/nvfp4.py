@@ -57,10 +57,24 @@ class NVFP4Tensor:
 
 
 def tensor_scale_for(amax: float, elem_max: float = 6.0) -> np.float32:
-    """FP32 tensor scale ``amax / (elem_max * 448)``; 1.0 when ``amax`` is 0."""
+    """FP32 tensor scale ``amax / (elem_max * 448)``; 1.0 when ``amax`` is 0.
+
+    Raises
+    ------
+    ValueError
+        The scale leaves FP32's range: it would round to infinity (``amax`` above
+        about ``3.4e38 * elem_max * 448``) or to zero (``amax`` below about
+        ``7e-46 * elem_max * 448``). Finite float64 data can do both; rescale it.
+    """
     if amax == 0:
         return np.float32(1.0)
-    return np.float32(amax / (elem_max * 448.0))
+    exact = amax / (elem_max * 448.0)
+    with np.errstate(over="ignore", under="ignore"):
+        scale = np.float32(exact)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"amax {amax!r} needs the tensor scale amax / {elem_max * 448.0:g} = {exact:.4g}, "
+                         f"which FP32 cannot hold (it rounds to {float(scale)}); rescale the data")
+    return scale
 
 
 def block_scale_codes(amax: np.ndarray, tensor_scale, elem_max: float = 6.0) -> np.ndarray:
@@ -71,7 +85,8 @@ def block_scale_codes(amax: np.ndarray, tensor_scale, elem_max: float = 6.0) -> 
 
 def check_tensor_scale(tensor_scale) -> np.float32:
     """``tensor_scale`` as FP32; ``ValueError`` unless positive and finite."""
-    s = np.float32(tensor_scale)
+    with np.errstate(over="ignore"):
+        s = np.float32(tensor_scale)
     if not (np.isfinite(s) and s > 0):
         raise ValueError(f"tensor_scale must be a positive finite FP32 value, got {tensor_scale!r}")
     return s

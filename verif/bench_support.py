@@ -12,6 +12,11 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
+# cocotb's regression seed: during collection (when benches import this module) cocotb.RANDOM_SEED
+# is the value of COCOTB_RANDOM_SEED; each test then runs with a seed derived from it and the
+# test's name. The runner checks it against the seed it printed.
+REGRESSION_SEED = cocotb.RANDOM_SEED
+
 __all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved",
            "pack", "stream_through"]
 
@@ -89,6 +94,7 @@ def record_summary(test: str, **figures) -> None:
     summary = json.loads(Path(path).read_text()) if os.path.exists(path) else {
         "bench": os.environ.get("CXLQUANT_BENCH"), "simulator": os.environ.get("CXLQUANT_SIM"),
         "seed": int(os.environ.get("CXLQUANT_SEED", cocotb.RANDOM_SEED)),      # what SEED= reproduces
+        "cocotb_seed": REGRESSION_SEED,                           # what cocotb seeded the run with
         "params": params(), "tests": {}}
     summary["tests"][test] = figures
     Path(path).write_text(json.dumps(summary, indent=1, default=int))

@@ -1,5 +1,7 @@
 """SmartQuant bit-plane layout, views, address map and traffic model."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -111,6 +113,20 @@ def test_bad_input():
         bp.to_planes(np.zeros(512, np.int8), group=256)
     with pytest.raises(ValueError, match="caps"):
         bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4, caps=0)
+    two_groups = bp.to_planes(np.zeros(1024, np.int8))
+    with pytest.raises(ValueError, match=r"one plane cap per group \(2\) or a scalar, got shape \(3,\)"):
+        bp.read_view(two_groups, 4, caps=[8, 8, 8])
+    with pytest.raises(ValueError, match=r"one plane cap per group \(2\) or a scalar, got shape \(1, 2\)"):
+        bp.read_view(two_groups, 4, caps=[[8, 8]])
+    with pytest.raises(ValueError, match="integers 1..8"):
+        bp.read_view(two_groups, 4, caps=[2.5, 8])
+    with pytest.raises(ValueError, match="w is empty"):
+        bp.quantize_int8(np.zeros(0))
+    with pytest.raises(ValueError, match="w is complex"):
+        bp.quantize_int8(np.ones(128) * 1j)
+    for amax in (1e300, 1e-300):
+        with pytest.raises(ValueError, match=f"group 1 has amax {re.escape(repr(amax))}, whose scale amax / 127 FP32 cannot hold"):
+            bp.quantize_int8(np.concatenate([np.ones(128), np.full(128, amax)]))
     with pytest.raises(ValueError, match="scales"):
         bp.dequantize_view(bp.read_view(bp.to_planes(np.zeros(512, np.int8)), 4), 4, np.ones(3))
 

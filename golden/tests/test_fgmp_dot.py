@@ -72,3 +72,48 @@ def test_nan_codes_and_scales_give_quiet_nan(rng):
     bits, _ = fgmp_dot.dot(*w, *a, 1.0, 1.0)
     assert bits[0] == fgmp_dot.FP32_QNAN and bits[2] == fgmp_dot.FP32_QNAN and bits[1] != fgmp_dot.FP32_QNAN
     assert (fgmp_dot.dot(*w, *a, np.inf, 1.0)[0] == fgmp_dot.FP32_QNAN).all()
+
+
+def quantized_pair(rng, rows_w, rows_a, channels=64):
+    """Weights and activations as the FGMP quantizers return them (codes unblocked)."""
+    w = rng.standard_normal((rows_w, channels))
+    x = rng.standard_normal((rows_a, channels)) * 3 if rows_a else rng.standard_normal(channels) * 3
+    wq = fgmp.quantize_weights(w, np.ones_like(w), 0.5)
+    fisher = np.ones(channels)
+    s_t = fgmp.tensor_scale_for(x)
+    threshold = fgmp.calibrate_activation_threshold(x, fisher, 0.5, tensor_scale=s_t)
+    return wq, fgmp.quantize_activations(x, fisher, threshold, tensor_scale=s_t)
+
+
+@pytest.mark.parametrize("rows_w, rows_a", [(1, 1), (8, 1), (8, 8), (8, 0)])     # 0: a 1-D activation vector
+def test_dot_of_quantized_tensors_is_their_dequantized_product_rounded_once(rows_w, rows_a, rng):
+    wq, aq = quantized_pair(rng, rows_w, rows_a)
+    bits, _ = fgmp.dot(wq, aq)
+    assert bits.shape == (rows_w,)
+    wv, av = wq.dequantize(), np.broadcast_to(aq.dequantize(), wq.codes.shape)
+    for r in range(rows_w):
+        exact = sum(Fraction(float(x)) * Fraction(float(y)) for x, y in zip(wv[r], av[r]))
+        assert is_nearest_even_fp32(bits[r], exact), (r, np.uint32(bits[r]).view(np.float32), float(exact))
+    # The eight-array form with the same (unblocked) codes gives the same bits.
+    arrays = (wq.modes, wq.codes, wq.scale_codes, aq.modes, aq.codes, aq.scale_codes, wq.tensor_scale, aq.tensor_scale)
+    assert np.array_equal(fgmp.dot(*arrays)[0], bits)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda w, a: (w[0], w[1][:, :48], *w[2:], *a), r"w_codes has shape \(8, 48\).*expected \(8, 64\).*\(8, 4, 16\)"),
+    (lambda w, a: (*w[:2], w[2][:, :3], *a), r"w_scale_codes has shape \(8, 3\); expected \(8, 4\)"),
+    (lambda w, a: (*w, a[0][:3], a[1][:3], a[2][:3]), "activations have 3 rows; expected 1 .* or 8"),
+    (lambda w, a: (*w, a[0][:, :2], a[1][:, :32], a[2][:, :2]), "4 blocks per row but the activations 2"),
+    (lambda w, a: (w[0].astype(np.uint8), *w[1:], *a), "w_modes must be booleans"),
+])
+def test_dot_refuses_shapes_that_do_not_pair_up(change, match, rng):
+    wq, aq = quantized_pair(rng, 8, 8)
+    w, a = (wq.modes, wq.codes, wq.scale_codes), (aq.modes, aq.codes, aq.scale_codes)
+    with pytest.raises(ValueError, match=match):
+        fgmp.dot(*change(w, a), wq.tensor_scale, aq.tensor_scale)
+
+
+def test_dot_refuses_other_arguments(rng):
+    wq, _ = quantized_pair(rng, 2, 1)
+    with pytest.raises(ValueError, match="two FGMPTensor"):
+        fgmp.dot(wq, wq.codes)

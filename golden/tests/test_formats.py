@@ -48,18 +48,23 @@ def test_every_midpoint_and_its_neighbours_round_as_ml_dtypes(fmt):
     v = np.unique(np.abs(decode(all_codes(fmt), fmt)))
     v = v[np.isfinite(v)]
     mids = ((v[:-1] + v[1:]) / 2).astype(np.float32)          # exact: at most mbits + 1 bits
-    # Neighbours in float32: ml_dtypes casts float64 through float32 (see the next test).
+    # Neighbours in float32: where ml_dtypes versions agree (see the next test).
     probes = np.concatenate([mids, np.nextafter(mids, np.float32(0)), np.nextafter(mids, np.float32(np.inf))])
     probes = np.concatenate([probes, -probes])
     np.testing.assert_array_equal(ours_like_ml(probes, fmt), ml_encode(probes, fmt))
 
 
-def test_float64_just_below_a_tie_rounds_once_unlike_ml_dtypes():
+def test_float64_just_below_a_tie_rounds_once():
+    """encode rounds the float64 value itself once, never through an intermediate format.
+
+    (Some ml_dtypes releases cast float64 via float32, which lands these inputs on the tie;
+    the cross-checks against ml_dtypes therefore use float32 inputs only, where both agree.)
+    """
     below_tie = np.nextafter(0.25, 0.0)          # E2M1 midpoint between 0 and 0.5, minus 1 ulp (f64)
     assert encode([below_tie], "e2m1").tolist() == [0x0]
-    assert encode([np.nextafter(0.75, 0.0)], "e2m1").tolist() == [0x1]   # nearest is 0.5
-    # ml_dtypes rounds to float32 first, lands on the tie, then rounds to even:
-    assert ml_encode([np.nextafter(0.75, 0.0)], "e2m1").tolist() == [0x2]
+    assert encode([np.nextafter(0.75, 0.0)], "e2m1").tolist() == [0x1]   # nearest is 0.5, not the tie's 1.0
+    assert encode([np.nextafter(0.75, 1.0)], "e2m1").tolist() == [0x2]
+    assert encode([np.nextafter(np.float64(464.0), 0.0)], "e4m3", saturate=False).tolist() == [0x7E]   # 448
 
 
 @pytest.mark.parametrize("fmt", FLOAT_FORMATS)
@@ -175,3 +180,7 @@ def test_bad_arguments_name_the_value():
         decode([16], "e2m1")
     with pytest.raises(ValueError, match="integers"):
         decode([1.5], "e4m3")
+    with pytest.raises(ValueError, match=r"x is complex \(complex128\)"):
+        encode([1 + 1j], "e4m3")
+    with pytest.raises(ValueError, match="real numbers"):
+        encode(["1.0"], "e4m3")

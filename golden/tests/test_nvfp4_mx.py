@@ -1,10 +1,12 @@
 """NVFP4 and OCP MX against references assembled from ml_dtypes casts."""
 
+import warnings
+
 import ml_dtypes
 import numpy as np
 import pytest
 
-from golden import mx, nvfp4
+from golden import fgmp, formats, mx, nvfp4
 
 
 def nvfp4_reference(x, tensor_scale=None):
@@ -48,11 +50,22 @@ def test_nvfp4_zero_and_tiny_blocks_keep_the_smallest_scale():
     (dict(x=np.ones(16), tensor_scale=0.0), "tensor_scale"),
     (dict(x=np.ones(16), axis=3), "axis 3"),
     (dict(x=np.ones(16), block=0), "block must be a positive integer"),
+    (dict(x=np.ones(16), axis="x"), "axis must be an integer, got 'x'"),
+    (dict(x=np.ones(16), axis=1.0), "axis must be an integer, got 1.0"),
+    (dict(x=np.zeros(0)), r"x is empty \(shape \(0,\)\)"),
+    (dict(x=np.zeros((4, 0))), r"x is empty \(shape \(4, 0\)\)"),
+    (dict(x=np.ones(16) * (1 + 2j)), r"x is complex \(complex128\).*x.real"),
+    (dict(x=["1.5"] * 16), "x must hold real numbers, got an array of dtype <U3"),
+    (dict(x=np.full(16, 1e300)), r"amax 1e\+300 needs the tensor scale amax / 2688 = 3.72e\+296, which FP32 cannot hold"),
+    (dict(x=np.full(16, 1e-300)), r"amax 1e-300 .* which FP32 cannot hold \(it rounds to 0.0\)"),
+    (dict(x=np.ones(16), tensor_scale=1e300), "tensor_scale must be a positive finite FP32 value, got 1e\\+300"),
 ])
 def test_nvfp4_bad_input(bad, match):
     x = bad.pop("x")
-    with pytest.raises(ValueError, match=match):
-        nvfp4.quantize(x, **bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # an error, not a NumPy warning and a NaN
+        with pytest.raises(ValueError, match=match):
+            nvfp4.quantize(x, **bad)
 
 
 def test_nvfp4_bits_per_element():
@@ -118,3 +131,25 @@ def test_mx_bad_input():
         mx.quantize(np.ones(32), "fp5")
     with pytest.raises(ValueError, match="multiple of the block size 32"):
         mx.quantize(np.ones(48), "fp4")
+
+
+@pytest.mark.parametrize("quantize", [
+    lambda x: mx.quantize(x, "fp4"), lambda x: fgmp.quantize_weights(x, np.ones(x.shape), 0.5),
+    lambda x: fgmp.tensor_scale_for(x), lambda x: formats.encode(x, "e4m3")])
+def test_complex_input_is_refused_everywhere(quantize):
+    with pytest.raises(ValueError, match="complex"):
+        quantize(np.ones((2, 32)) * (1 + 1j))
+
+
+@pytest.mark.parametrize("quantize", [lambda x: mx.quantize(x, "fp4"),
+                                      lambda x: fgmp.quantize_weights(x, np.ones(x.shape), 0.5)])
+def test_empty_input_is_refused_everywhere(quantize):
+    with pytest.raises(ValueError, match="empty"):
+        quantize(np.zeros((0, 32)))
+
+
+def test_fgmp_scale_overflow_is_an_error_not_a_nan():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="amax 1e\\+300 needs the tensor scale amax / 448"):
+            fgmp.quantize_weights(np.full((1, 16), 1e300), np.ones((1, 16)), 0.5)

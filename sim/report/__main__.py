@@ -24,6 +24,7 @@ from golden import fgmp, imunpack, metrics, minilm
 from sim.runner import REPO, SUMMARIES
 
 from . import schemes
+from .fisher import load_fisher
 from .sentences import sentences
 
 OUT = REPO / "reports"
@@ -272,21 +273,24 @@ def main(argv=None) -> None:
                                                     "(e.g. layer0.query), replacing the weight proxy")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
-    fisher_file = None
+    model = minilm.load()
+    layers = model.linear_layers()
+    fisher = None
     if args.fisher:
-        with np.load(args.fisher) as npz:
-            fisher_file = {name: npz[name] for name in npz.files}
+        try:
+            fisher = load_fisher(args.fisher, layers, model.checkpoint_names())
+        except ValueError as error:
+            parser.error(f"--fisher: {error}")
+    fisher_file = fisher.tensors if fisher else None
     cache = OUT / "cache"
     cache.mkdir(parents=True, exist_ok=True)
 
-    model = minilm.load()
     texts = sentences()
     ref = model.encode(texts)
     norms = np.linalg.norm(ref, axis=1)
     ref_nn = _nn(ref)
     paraphrase = float(ref[0] @ ref[1]), float(ref[0] @ ref[6])        # guitar/guitar vs guitar/stocks
     calib = schemes.calibrate(model, texts)
-    layers = model.linear_layers()
     digest = _source_digest() + (hashlib.sha256(args.fisher.read_bytes()).hexdigest()[:8] if args.fisher else "")
 
     results = {}
@@ -311,20 +315,35 @@ def main(argv=None) -> None:
     else:
         decisions = activation_decisions(layers, calib)
         decisions_path.write_text(json.dumps(decisions))
-    write(results, ratios, decisions, layers, norms, paraphrase, len(texts), fisher_file is not None)
+    write(results, ratios, decisions, layers, norms, paraphrase, len(texts), fisher)
 
 
-def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, real_fisher) -> None:
+def sensitivity(fisher) -> tuple[str, list[list[str]]]:
+    """The FGMP weight policy's sensitivity: one line, and a row per layer when a Fisher file
+    covers only some layers (empty otherwise)."""
+    proxy = ("*layer-output-error proxy*: `E[x_j^2]` per input channel for weights, `sum_i W_ic^2` for "
+             "activations")
+    if fisher is None:
+        return ("Sensitivity: **no Fisher information is available** (no training loss); FGMP uses a "
+                + proxy + ". Weight blocks use one global threshold; activation thresholds are calibrated "
+                "per layer to the same fraction."), []
+    covered, uncovered = fisher.covered, fisher.uncovered
+    line = (f"Sensitivity: the Fisher file `{fisher.path.name}` for the weights of {len(covered)} of "
+            f"{len(fisher.coverage)} layers" + (f" (the other {len(uncovered)} use the {proxy}; see the table "
+                                               f"of sensitivity per layer)." if uncovered else ".")
+            + " Activations use `sum_i W_ic^2` per channel.")
+    rows = [[name, "Fisher file" if yes else "proxy (not in the file)"] for name, yes in fisher.coverage.items()]
+    return line, rows if uncovered else []
+
+
+def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher) -> None:
+    sensitivity_line, sensitivity_rows = sensitivity(fisher)
     md = ["# cxlquant report: quantization schemes on all-MiniLM-L6-v2", "",
           f"Model: all-MiniLM-L6-v2 (6 layers, hidden 384, FFN 1536), NumPy forward pass, {len(layers)} "
           f"linear layers, {sum(w.size for w, _ in layers.values()):,} weights. {n_texts} fixed sentences.",
           f"FP32 check: embedding norms in [{norms.min():.6f}, {norms.max():.6f}]; paraphrase cosine "
           f"{paraphrase[0]:.3f} against unrelated {paraphrase[1]:.3f}.", "",
-          "Sensitivity: " + ("a user-supplied Fisher file for weights." if real_fisher else
-                             "**no Fisher information is available** (no training loss); FGMP uses a "
-                             "*layer-output-error proxy*: `E[x_j^2]` per input channel for weights, "
-                             "`sum_i W_ic^2` for activations. Weight blocks use one global threshold; "
-                             "activation thresholds are calibrated per layer to the same fraction."), "",
+          sensitivity_line, "",
           "W+A: weights and activations quantized; other rows quantize weights only. Bits per element "
           "count element bits, scales and mode bits. Weight bytes per token: every weight read once per "
           "token at batch 1.", ""]
@@ -334,6 +353,9 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, real_f
     summary_md, summary_h = _table(["scheme", "bits/elem", "weight MB/token", "weight SQNR dB (mean)",
                                     "cosine mean", "cosine min", "NN top-1 agree", "NN top-5 overlap"], rows)
     md += ["## Summary", "", summary_md, ""]
+    sens_md, sens_h = _table(["layer", "weight sensitivity"], sensitivity_rows)
+    if sensitivity_rows:
+        md += ["## Weight sensitivity per layer", "", sens_md, ""]
     fgmp_rows = [[label, r["info"].get("weight_fp8_fraction"), r["info"].get("act_fp8_fraction"),
                   r["bits_per_element"], r["cosine_mean"]] for label, r in results.items() if label.startswith("FGMP")]
     fgmp_md, fgmp_h = _table(["scheme", "weight FP8 fraction", "activation FP8 fraction (run time)",
@@ -367,7 +389,10 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, real_f
         (OUT / f"{name}.png").write_bytes(base64.b64decode(data))
     body = ["<h1>cxlquant report: quantization schemes on all-MiniLM-L6-v2</h1>"]
     body += [f"<p>{html.escape(line)}</p>" for line in md[2:9] if line]
-    body += ["<h2>Summary</h2>", summary_h,
+    body += ["<h2>Summary</h2>", summary_h]
+    if sensitivity_rows:
+        body += ["<h2>Weight sensitivity per layer</h2>", sens_h]
+    body += [
              f'<h2>Plots</h2><img src="data:image/png;base64,{figs["pareto"]}">'
              f'<img src="data:image/png;base64,{figs["fgmp"]}"><img src="data:image/png;base64,{figs["traffic"]}">',
              "<h2>FGMP fraction sweep</h2>", fgmp_h, f"<p>{html.escape(decision_line)}</p>", "<h2>Weight SQNR per layer (dB)</h2>", layer_h,

@@ -5,7 +5,7 @@ import pytest
 from hdl.format_decoder import FormatDecoder
 from hdl.format_encoder import FormatEncoder
 from hdl.small_float import HW_FORMATS
-from sim.runner import available_simulators, run_bench
+from sim.runner import available_simulators, run_bench, verilator_writes_fst
 from verif.harness import CodecHarness
 
 RANDOM_VECTORS = 100_000
@@ -39,3 +39,24 @@ def test_codecs_long_random(fmt, sim):
 def test_invalid_parameters_are_refused(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("sim", available_simulators())
+def test_cocotb_random_seed_is_the_seed_printed_and_used(sim, monkeypatch):
+    """cocotb reads COCOTB_RANDOM_SEED whatever the runner asks: the printed seed must be that one."""
+    monkeypatch.delenv("SEED", raising=False)
+    monkeypatch.setenv("COCOTB_RANDOM_SEED", "42")
+    result = run_bench("codecs-e2m1", CodecHarness, {"fmt": "e2m1", "lanes": 16}, "verif.benches.format_codecs",
+                       sim=sim, testcase="encoder_random_values", stimulus={"random_vectors": 2000}, label="seed42")
+    assert result.seed == 42 and result.summary["seed"] == 42 and result.summary["cocotb_seed"] == 42
+    assert result.checked()["encoder_random_values"]["vectors"] == 2000
+
+
+@pytest.mark.parametrize("sim", available_simulators())
+def test_waves_are_written_as_fst(sim):
+    result = run_bench("codecs-e2m1", CodecHarness, {"fmt": "e2m1", "lanes": 16}, "verif.benches.format_codecs",
+                       sim=sim, testcase="decoder_every_code", waves=True, label="waves")
+    assert result.checked()["decoder_every_code"]["vectors"] == 16
+    compact = sim == "icarus" or verilator_writes_fst()      # Verilator's FST writer needs lz4.h
+    assert result.waves is not None and result.waves.suffix == (".fst" if compact else ".vcd"), result.waves
+    assert 0 < result.waves.stat().st_size < 1 << 20
