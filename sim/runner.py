@@ -34,7 +34,7 @@ SUMMARIES = SIM_BUILD / "summaries"
 SIMULATORS = ("verilator", "icarus")
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-Wno-UNOPTFLAT"]
 
-__all__ = ["BenchResult", "available_simulators", "missing_simulator", "resolve_seed", "run_bench", "simulator_matrix", "to_verilog", "SIMULATORS", "SUMMARIES"]
+__all__ = ["BenchResult", "available_simulators", "missing_simulator", "one_simulator_quick", "resolve_seed", "run_bench", "simulator_matrix", "to_verilog", "SIMULATORS", "SUMMARIES"]
 
 
 def _prepare_environment() -> None:
@@ -111,6 +111,20 @@ def simulator_matrix(variants) -> list:
     return [pytest.param(variant, sim, id=f"{variant}-{sim}",
                          marks=() if index == 0 or sim == cheap else pytest.mark.regress)
             for index, variant in enumerate(variants) for sim in sims]
+
+
+def one_simulator_quick() -> list:
+    """pytest parameters ``sim``: the first available simulator (Verilator unless ``$SIM`` names
+    another) in the quick suite, every other one under ``regress``.
+
+    For benches whose behaviour the quick suite already checks on every simulator piece by
+    piece (the GEMV chains two benched blocks), or whose subject does not depend on the
+    simulator (the seed and waves plumbing of the runner).
+    """
+    import pytest
+
+    return [pytest.param(sim, id=sim, marks=() if index == 0 else pytest.mark.regress)
+            for index, sim in enumerate(available_simulators())]
 
 
 def _hdl_fingerprint(factory: Callable | None = None) -> str:

@@ -5,7 +5,7 @@ import pytest
 from hdl.format_decoder import FormatDecoder
 from hdl.format_encoder import FormatEncoder
 from hdl.small_float import HW_FORMATS
-from sim.runner import available_simulators, run_bench, verilator_writes_fst
+from sim.runner import available_simulators, one_simulator_quick, run_bench, verilator_writes_fst
 from verif.harness import CodecHarness
 
 RANDOM_VECTORS = 100_000
@@ -41,7 +41,7 @@ def test_invalid_parameters_are_refused(make, match):
         make()
 
 
-@pytest.mark.parametrize("sim", available_simulators())
+@pytest.mark.parametrize("sim", one_simulator_quick())
 def test_cocotb_random_seed_is_the_seed_printed_and_used(sim, monkeypatch):
     """cocotb reads COCOTB_RANDOM_SEED whatever the runner asks: the printed seed must be that one."""
     monkeypatch.delenv("SEED", raising=False)

