@@ -50,8 +50,9 @@ def _prepare_environment() -> None:
         flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     # The C++ optimisation of Verilator models (verilated.mk's default is -Os). Compiling the
     # large models dominates the suite: the activation unit builds in 207 s at -Os and 36 s at
-    # -O0 (-O1 did not finish in 30 min), and the benches' stimulus and checking run in Python,
-    # so the model's speed matters little (docs/measurements.md, "Suite run time").
+    # -O0 (-O1 did not finish in 30 min); the benches' stimulus and checking run in Python, so
+    # running at -O0 costs less (the E4M3 codec bench: 10 s -> 20 s) than the compile saves
+    # (docs/measurements.md, "Suite run time"). Set CXLQUANT_VERILATOR_OPT before the first bench.
     if "OPT_FAST" not in flags:
         opt = verilator_opt()
         flags += f" OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
@@ -119,7 +120,7 @@ def one_simulator_quick() -> list:
 
     For benches whose behaviour the quick suite already checks on every simulator piece by
     piece (the GEMV chains two benched blocks), or whose subject does not depend on the
-    simulator (the seed and waves plumbing of the runner).
+    simulator (the runner's seed plumbing).
     """
     import pytest
 

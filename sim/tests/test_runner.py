@@ -45,3 +45,13 @@ def test_sim_names_one_simulator_even_when_absent(monkeypatch):
     monkeypatch.setenv("SIM", "xcelium")
     with pytest.raises(ValueError, match="SIM='xcelium' is not supported"):
         runner.available_simulators()
+
+
+def test_verilator_optimisation_level_is_checked(monkeypatch):
+    monkeypatch.setenv("CXLQUANT_VERILATOR_OPT", "-O2")
+    assert runner.verilator_opt() == "-O2"
+    monkeypatch.setenv("CXLQUANT_VERILATOR_OPT", "-Ofast")
+    with pytest.raises(ValueError, match="CXLQUANT_VERILATOR_OPT='-Ofast'; expected one of"):
+        runner.verilator_opt()
+    monkeypatch.delenv("CXLQUANT_VERILATOR_OPT")
+    assert runner.verilator_opt() == "-O0"
