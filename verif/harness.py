@@ -6,7 +6,8 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from hdl.fgmp_act_quant import FGMPActQuant
-from hdl.fgmp_vmac import FGMPVmac, block_layout
+from hdl.fgmp_layout import block_layout
+from hdl.fgmp_vmac import FGMPVmac
 from hdl.format_decoder import FormatDecoder
 from hdl.format_encoder import FormatEncoder
 
@@ -20,7 +21,8 @@ class CodecHarness(wiring.Component):
     -------
     codes, values : the decoder's ports.
     fp32 : In, shared by the encoders.
-    sat_codes, sat_invalid : the saturating encoder's outputs.
+    sat_codes, sat_invalid : the saturating encoder's outputs (``FormatEncoder.latency`` cycles
+        after ``fp32``; the decoder has no latency).
     ovf_codes : the non-saturating encoder's codes (E4M3 / E5M2 only).
     """
 

@@ -47,7 +47,7 @@ def build(n_groups: int = 16, out: Path = OUT) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     platform = ULX3S_85F_Platform()
     start = time.monotonic()
-    plan = platform.build(BoardTop(CLK_HZ, n_groups=n_groups), name=NAME, build_dir=str(out), do_build=False,
+    plan = platform.build(BoardTop(CLK_HZ, n_groups=n_groups, dsp="ecp5"), name=NAME, build_dir=str(out), do_build=False,
                           synth_opts="-noabc9", nextpnr_opts="--timing-allow-fail --seed 1")
     plan.execute_local(str(out), env=_yowasp_env())
     bitstream = out / f"{NAME}.bit"

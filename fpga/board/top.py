@@ -3,7 +3,8 @@
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 
-from hdl.fgmp_vmac import FGMPVmac, beat_layout
+from hdl.fgmp_layout import beat_layout
+from hdl.fgmp_vmac import FGMPVmac
 from hdl.smartquant import SmartQuantDevice
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, RwDLayout
 
@@ -41,11 +42,15 @@ class BridgedAccelerator(wiring.Component):
     n_groups, n_buffers, lane_bits : int
         The SmartQuant device's region size, group buffers and corner-turn width (one buffer and
         64-bit lanes keep the board build small: a UART host needs nothing wider).
+    dsp : {"inferred", "ecp5"}
+        The VMAC's scale multipliers (``"ecp5"``: MULT18X18D instances, for the bitstream;
+        simulators run ``"inferred"``).
     """
 
     def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, n_buffers: int = 1,
-                 lane_bits: int = 64):
+                 lane_bits: int = 64, dsp: str = "inferred"):
         self.clk_hz, self.baud, self.n_groups, self.n_buffers = clk_hz, baud, n_groups, n_buffers
+        self.dsp = dsp
         self.lane_bits = lane_bits
         super().__init__({"rx": wiring.In(1, init=1), "tx": wiring.Out(1, init=1)})
 
@@ -56,7 +61,7 @@ class BridgedAccelerator(wiring.Component):
         m.submodules.bridge = bridge = HostBridge(COMMANDS, RESPONSES)
         m.submodules.device = device = SmartQuantDevice(self.n_groups, n_buffers=self.n_buffers,
                                                              lane_bits=self.lane_bits)
-        m.submodules.vmac = vmac = FGMPVmac(1, "mixed")
+        m.submodules.vmac = vmac = FGMPVmac(1, "mixed", dsp=self.dsp)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
         wiring.connect(m, receiver.o, bridge.rx)
         wiring.connect(m, bridge.tx, transmitter.i)

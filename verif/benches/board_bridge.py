@@ -11,7 +11,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from golden import fgmp_dot
 from golden.bitplane import LINE_BYTES, PLANES, ViewMap
-from hdl.fgmp_vmac import beat_layout
+from hdl.fgmp_layout import beat_layout
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, RwDLayout
 from hdl.smartquant.registers import DEVICE_ID, REGISTERS
 from verif.bench_support import pack, params, record_summary, rng, split_struct

@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 from golden import fgmp
-from hdl.fgmp_vmac import block_layout
+from hdl.fgmp_layout import block_layout
 from verif.bench_support import (pack, params, record_summary, resolved, rng, split_struct,
                                  stream_through)
 

@@ -9,11 +9,11 @@ cycle. Results are compared in order (the datapath keeps row order).
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import fgmp_dot
-from hdl.fgmp_vmac import BLOCK, beat_layout
-from verif.bench_support import pack, params, record_summary, rng, stream_through
+from hdl.fgmp_layout import BLOCK, beat_layout
+from verif.bench_support import pack, params, record_summary, resolved, rng, stream_through
 
 PAIRINGS = {"fp4xfp4": (False, False), "fp4xfp8": (False, True), "fp8xfp4": (True, False), "fp8xfp8": (True, True)}
 
@@ -217,4 +217,67 @@ async def reset_mid_row_starts_clean(dut):
     got, _ = await run(dut, beats(rows, variant, per_beat), 4, 1.0, 1.0, gen, 0.8, 0.8)
     mismatches = compare(dut, got, rows.expected(1.0, 1.0), "after reset")
     record_summary("reset_mid_row_starts_clean", vectors=len(got), mismatches=mismatches)
+    assert mismatches == 0
+
+
+async def _set_scales(dut, sw=1.0, sa=1.0):
+    dut.w_scale.value = int(np.float32(sw).view(np.uint32))
+    dut.a_scale.value = int(np.float32(sa).view(np.uint32))
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+
+
+@cocotb.test()
+async def latency_credits_and_rows_of_one_beat(dut):
+    """The documented latency; with ``o`` stalled exactly ``queue_depth`` rows are taken and none
+    is lost; rows of one beat stream at one beat per cycle (measurements in the summary)."""
+    p, gen = params(), rng()
+    await start(dut)
+    per_beat, variant = p["blocks"], p["variant"]
+    await _set_scales(dut)
+    # Latency: one row, output ready, empty pipeline.
+    one = random_rows(gen, 1, per_beat, variant)
+    dut.o__ready.value = 1
+    dut.i__payload.value = beats(one, variant, per_beat)[0]
+    dut.i__valid.value = 1
+    await ReadOnly()
+    assert dut.i__ready.value == 1, "an idle VMAC refuses a beat"
+    latency = 0
+    await RisingEdge(dut.clk)
+    dut.i__valid.value = 0
+    while True:
+        latency += 1
+        await ReadOnly()
+        if dut.o__valid.value == 1:
+            got_one = resolved(dut.o__payload)
+            break
+        assert latency < 10 * p["latency"], "no result"
+        await RisingEdge(dut.clk)
+    mismatches = compare(dut, [got_one], one.expected(1.0, 1.0), "latency row")
+    await RisingEdge(dut.clk)
+    # Credits: offer one-beat rows with o stalled; count what is taken.
+    rows = random_rows(gen, p["queue_depth"] + 10, per_beat, variant)
+    payloads = beats(rows, variant, per_beat)
+    dut.o__ready.value = 0
+    taken = idle = 0
+    while idle < 3 * p["latency"] and taken < len(payloads):
+        dut.i__valid.value = 1
+        dut.i__payload.value = payloads[taken]
+        await ReadOnly()
+        took = dut.i__ready.value == 1
+        await RisingEdge(dut.clk)
+        taken, idle = (taken + 1, 0) if took else (taken, idle + 1)
+    dut.i__valid.value = 0
+    got, _ = await stream_through(dut, payloads[taken:], len(payloads), gen)
+    mismatches += compare(dut, got, rows.expected(1.0, 1.0), "rows taken while o stalled, then the rest")
+    # Rows of one beat, continuous input, output always ready.
+    stream = random_rows(gen, 4 * p["throughput_rows"], per_beat, variant)
+    got, accepts = await stream_through(dut, beats(stream, variant, per_beat), stream.shape[0], gen)
+    mismatches += compare(dut, got, stream.expected(1.0, 1.0), "one-beat rows")
+    cycles_per_block = (accepts[-1] - accepts[0] + 1) / (len(accepts) * per_beat)
+    record_summary("latency_credits_and_rows_of_one_beat", vectors=1 + len(rows.expected(1.0, 1.0)) + len(got),
+                   mismatches=mismatches, latency=latency, rows_taken_while_stalled=taken,
+                   one_beat_rows_cycles_per_block=cycles_per_block)
+    dut._log.info(f"latency {latency} cycles; {taken} rows taken with o stalled; "
+                  f"one-beat rows: {cycles_per_block} cycles per block pair")
     assert mismatches == 0

@@ -8,10 +8,12 @@ spread over the format's range).
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Timer
+from cocotb.clock import Clock
+from cocotb.triggers import ReadOnly, RisingEdge, Timer
 
 from golden import formats
 from hdl.float_unpacked import UnpackedFloat, unpacked_value
+from hdl.format_encoder import FormatEncoder
 from hdl.small_float import small_float
 from verif.bench_support import (pack_lanes, params, record_summary, resolved, rng, split_lanes,
                                  split_struct)
@@ -81,6 +83,8 @@ async def decoder_every_code(dut):
 
 
 async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, int]:
+    """One vector of ``lanes`` values per cycle; each vector's codes are read ``FormatEncoder.latency``
+    cycles later (a wrong latency misaligns every comparison)."""
     pad = -len(x) % lanes
     x = np.concatenate([x, np.zeros(pad, np.float32)])
     width = small_float(fmt).width
@@ -88,9 +92,18 @@ async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, 
     expected = {name: expected_codes(x, fmt, sat) for name, sat in checks}
     mismatches = 0
     bits = x.view(np.uint32)
-    for start in range(0, len(x), lanes):
-        dut.fp32.value = pack_lanes(bits[start:start + lanes], 32)
-        await Timer(SETTLE_NS, unit="ns")
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 0
+    starts = list(range(0, len(x), lanes))
+    latency = FormatEncoder.latency
+    for k in range(len(starts) + latency):
+        await RisingEdge(dut.clk)
+        if k < len(starts):
+            dut.fp32.value = pack_lanes(bits[starts[k]:starts[k] + lanes], 32)
+        await ReadOnly()
+        if k < latency:
+            continue
+        start = starts[k - latency]
         for name, _ in checks:
             got = split_lanes(resolved(getattr(dut, name)), width, lanes)
             want = expected[name][0][start:start + lanes]

@@ -1,0 +1,99 @@
+"""One lane of the FGMP dot product: decode two elements, multiply them exactly.
+
+Numerics: ``docs/numerics.md``, section *FGMP dot product*. An element is
+``(-1)**sign * m * 2**sh`` in units of ``2**-10``: an FP8 (E4M3) element has
+``m`` = its 4-bit significand and ``sh`` = its exponent field less 1 (0 for
+subnormals) plus 1; an NVFP4 element has ``m`` = its 2-bit E2M1 significand
+times the 4-bit significand of its E4M3 block scale and ``sh`` = the sum of the
+two shifts. The product of two elements is ``(m_w * m_a) << (sh_w + sh_a)`` in
+units of ``2**-20``.
+
+The significand product is built from AND rows added by a balanced tree
+(:func:`lut_product`), not ``*``: Yosys would map ``*`` onto a DSP block, which
+ECP5 times as combinational (about 147 MHz from register to register), and a
+6 x 6 product costs a few tens of LUTs.
+"""
+
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
+
+__all__ = ["M_BITS", "SH_BITS", "element_fields", "lut_product", "FP8ProductLane"]
+
+M_BITS = 6          # significand of an element: 4 bits (E4M3) or 2 x 4 bits (E2M1 times its block scale)
+SH_BITS = 5         # shift of an element: 0 .. 16
+
+
+def element_fields(m: Module, variant: str, block, lane: int, name: str):
+    """Sign, ``m``, ``sh`` and NaN flag (combinational) of element ``lane`` of ``block``.
+
+    ``block`` is a :func:`hdl.fgmp_layout.block_layout` view of ``variant``.
+    """
+    sign = Signal(name=f"{name}_s")
+    mm = Signal(M_BITS, name=f"{name}_m")
+    sh = Signal(SH_BITS, name=f"{name}_sh")
+    nan = Signal(name=f"{name}_nan")
+    code = block.codes[lane]
+    if variant != "fp4":
+        m8, sh8 = e4m3_mantissa_shift(code)
+        fp8 = [sign.eq(code[7]), mm.eq(m8), sh.eq(sh8 + 1), nan.eq(code[:7] == 0x7F)]
+    if variant != "fp8":
+        m4, sh4 = e2m1_mantissa_shift(code[:4])
+        mb, shb = e4m3_mantissa_shift(block.scale)
+        fp4 = [sign.eq(code[3]), mm.eq(lut_product(m4, mb)), sh.eq(sh4 + shb),
+               nan.eq(block.scale[:7] == 0x7F)]
+    if variant == "mixed":
+        with m.If(block.fp8):
+            m.d.comb += fp8
+        with m.Else():
+            m.d.comb += fp4
+    else:
+        m.d.comb += fp8 if variant == "fp8" else fp4
+    return sign, mm, sh, nan
+
+
+def lut_product(a, b):
+    """Unsigned ``a * b`` as AND rows summed by a balanced adder tree (no DSP inference)."""
+    rows = [Mux(b[k], a, 0) << k for k in range(len(b))]
+    if not rows:
+        return Const(0, 1)
+    while len(rows) > 1:
+        rows = [rows[k] + rows[k + 1] if k + 1 < len(rows) else rows[k] for k in range(0, len(rows), 2)]
+    return rows[0]
+
+
+class FP8ProductLane(wiring.Component):
+    """The VMAC's lane for two E4M3 codes: the exact product, OCP E4M3 with subnormals.
+
+    Two registered stages, as in :class:`hdl.fgmp_vmac.FGMPVmac`: decode, then
+    the 4 x 4 significand product and the shift sum.
+
+    Members
+    -------
+    w, a : In(unsigned(8))
+        E4M3 codes.
+    o : Out(product_layout)
+        ``(-1)**sign * magnitude * 2**(shift - 18)``, exactly, for the codes
+        presented :attr:`latency` cycles earlier; ``nan`` if either code is NaN.
+    """
+
+    latency = 2
+    product_layout = data.StructLayout({"sign": 1, "magnitude": unsigned(8), "shift": unsigned(5), "nan": 1})
+
+    def __init__(self):
+        super().__init__({"w": In(8), "a": In(8), "o": Out(self.product_layout)})
+
+    def elaborate(self, platform):
+        m = Module()
+        decoded = []
+        for port in (self.w, self.a):
+            mant, sh = e4m3_mantissa_shift(port)
+            fields = Signal(data.StructLayout({"s": 1, "m": 4, "sh": 4, "nan": 1}), reset_less=True)
+            m.d.sync += [fields.s.eq(port[7]), fields.m.eq(mant), fields.sh.eq(sh), fields.nan.eq(port[:7] == 0x7F)]
+            decoded.append(fields)
+        w, a = decoded
+        m.d.sync += [self.o.sign.eq(w.s ^ a.s), self.o.magnitude.eq(lut_product(w.m, a.m)),
+                     self.o.shift.eq(w.sh + a.sh), self.o.nan.eq(w.nan | a.nan)]
+        return m
