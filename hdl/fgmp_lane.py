@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
 
-__all__ = ["M_BITS", "SH_BITS", "element_fields", "lut_product", "FP8ProductLane"]
+__all__ = ["M_BITS", "SH_BITS", "element_fields", "product_rows", "lut_product", "FP8ProductLane"]
 
 M_BITS = 6          # significand of an element: 4 bits (E4M3) or 2 x 4 bits (E2M1 times its block scale)
 SH_BITS = 5         # shift of an element: 0 .. 16
@@ -54,14 +54,18 @@ def element_fields(m: Module, variant: str, block, lane: int, name: str):
     return sign, mm, sh, nan
 
 
-def lut_product(a, b):
-    """Unsigned ``a * b`` as AND rows summed by a balanced adder tree (no DSP inference)."""
+def product_rows(a, b) -> list:
+    """Unsigned ``a * b`` as half as many partial sums: AND rows of ``a``, added in pairs.
+
+    Their sum is the product; a pipeline registers them before adding the rest.
+    """
     rows = [Mux(b[k], a, 0) << k for k in range(len(b))]
-    if not rows:
-        return Const(0, 1)
-    while len(rows) > 1:
-        rows = [rows[k] + rows[k + 1] if k + 1 < len(rows) else rows[k] for k in range(0, len(rows), 2)]
-    return rows[0]
+    return [rows[k] + rows[k + 1] if k + 1 < len(rows) else rows[k] for k in range(0, len(rows), 2)]
+
+
+def lut_product(a, b):
+    """Unsigned ``a * b`` from AND rows and adders (no DSP inference), in one cycle."""
+    return sum(product_rows(a, b))
 
 
 class FP8ProductLane(wiring.Component):

@@ -8,9 +8,9 @@ turns the row into FP32 after multiplying by both tensor scales.
 
 Pipeline (free-running: no stage ever stalls)::
 
-    i ─▶ beat reg ─▶ decode ─▶ lane product ─▶ sign ─▶ shift ─▶ adder tree (log2 lanes levels)
+    i ─▶ beat reg ─▶ decode ─▶ lane product (2) ─▶ sign ─▶ shift (2) ─▶ adder tree (log2 lanes)
       ─▶ row accumulator ─▶ |row| ─▶ × scale product (PipelinedMultiplier 64 x 48)
-      ─▶ FP32 rounding (FP32Rounder, 7 stages) ─▶ result queue ─▶ o
+      ─▶ FP32 rounding (FP32Rounder) ─▶ result queue ─▶ o
 
 Flow control by credits: ``i.ready`` is high while fewer than
 :attr:`FGMPVmac.queue_depth` rows are accepted but not yet delivered on ``o``.
@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.fgmp_dot import ACC_BITS
 
-from .fgmp_lane import M_BITS, SH_BITS, element_fields, lut_product
+from .fgmp_lane import M_BITS, SH_BITS, element_fields, product_rows
 from .fgmp_layout import BLOCK, VARIANTS, beat_layout
 from .fp32_rounding import FP32Rounder
 from .pipelined_multiplier import DSP_TARGETS, PipelinedMultiplier, delay, multiplier_latency
@@ -90,9 +90,9 @@ class FGMPVmac(wiring.Component):
         self.blocks, self.variant, self.dsp = blocks, variant, dsp
         self._tree_levels = (blocks * BLOCK - 1).bit_length()
         self._product_latency = multiplier_latency(ACC_BITS, _SCALE_BITS)
-        # beat register, decode, product, sign, shift, tree, accumulator, |row|, multiplier,
+        # beat register, decode, product (2), sign, shift (2), tree, accumulator, |row|, multiplier,
         # rounder, then the queue (its write register, then two cycles through SyncFIFOBuffered).
-        self.latency = 5 + self._tree_levels + 2 + self._product_latency + FP32Rounder.latency + 3
+        self.latency = 7 + self._tree_levels + 2 + self._product_latency + FP32Rounder.latency + 3
         self.queue_depth = self.latency + 2
         super().__init__({
             "i": In(stream.Signature(beat_layout(variant, blocks))),
@@ -126,12 +126,14 @@ class FGMPVmac(wiring.Component):
         v0 = self._valid(m, "v0", self.i.valid & self.i.ready)
         beat = self._reg(m, "beat", self.i.payload.shape(), self.i.payload)
 
-        # Stage 1: element decode. Stage 2: lane products. Stage 3: signed. Stage 4: shifted.
+        # Stage 1: element decode. 2, 3: lane product (AND rows summed in pairs, then the rest) and the
+        # shift sum. 4: signed. 5, 6: shifted left by sh mod 8, then by the rest (multiples of 8).
         elem = data.StructLayout({"s": 1, "m": M_BITS, "sh": SH_BITS, "nan": 1})
-        v1, last1 = self._valid(m, "v1", v0), self._reg(m, "last1", 1, beat.last)
-        v2, last2 = self._valid(m, "v2", v1), self._reg(m, "last2", 1, last1)
-        v3, last3 = self._valid(m, "v3", v2), self._reg(m, "last3", 1, last2)
-        v4, last4 = self._valid(m, "v4", v3), self._reg(m, "last4", 1, last3)
+        valid, last = v0, beat.last
+        flags = []
+        for k in range(1, 7):
+            valid, last = self._valid(m, f"v{k}", valid), self._reg(m, f"last{k}", 1, last)
+            flags.append((valid, last))
         nans, terms = [], []
         for b in range(self.blocks):
             for lane in range(BLOCK):
@@ -140,19 +142,21 @@ class FGMPVmac(wiring.Component):
                                   Cat(*element_fields(m, self.variant, getattr(beat, side)[b], lane, f"{side}{k}")))
                         for side in ("w", "a"))
                 nans += [w.nan, a.nan]
-                magnitude = self._reg(m, f"mag{k}", 2 * M_BITS, lut_product(w.m, a.m))
-                shift = self._reg(m, f"sh{k}", SH_BITS + 1, w.sh + a.sh)
-                negative = self._reg(m, f"neg{k}", 1, w.s ^ a.s)
-                signed_mag = self._reg(m, f"smag{k}", signed(2 * M_BITS + 1),
-                                       Mux(negative, -magnitude, magnitude))
-                shift3 = self._reg(m, f"sh{k}_3", SH_BITS + 1, shift)
+                rows = [self._reg(m, f"rows{k}_{j}", 2 * M_BITS, row) for j, row in enumerate(product_rows(w.m, a.m))]
+                magnitude = self._reg(m, f"mag{k}", 2 * M_BITS, sum(rows))
+                shift = delay(m, self._reg(m, f"sh{k}", SH_BITS + 1, w.sh + a.sh), 1, f"sh{k}")
+                negative = delay(m, self._reg(m, f"neg{k}", 1, w.s ^ a.s), 1, f"neg{k}")
+                signed_mag = self._reg(m, f"smag{k}", signed(2 * M_BITS + 1), Mux(negative, -magnitude, magnitude))
+                shift4 = self._reg(m, f"sh{k}_4", SH_BITS + 1, shift)
+                fine = self._reg(m, f"fine{k}", signed(2 * M_BITS + 8), signed_mag << shift4[:3])
+                coarse = self._reg(m, f"coarse{k}", 3, shift4[3:])
                 terms.append(self._reg(m, f"term{k}", signed(_PRODUCT_BITS),
-                                       (signed_mag << shift3)[:_PRODUCT_BITS].as_signed()))
+                                       (fine << Cat(Const(0, 3), coarse))[:_PRODUCT_BITS].as_signed()))
         nan2 = self._reg(m, "nan2", 1, Cat(*nans).any())
-        nan4 = delay(m, nan2, 2, "nan")
+        nan = delay(m, nan2, 4, "nan")
+        valid, last = flags[-1]
 
         # Adder tree, one level per stage.
-        valid, last, nan = v4, last4, nan4
         for level in range(self._tree_levels):
             terms = [self._reg(m, f"sum{level}_{k // 2}", signed(len(terms[k]) + 1),
                                terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k])

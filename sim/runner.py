@@ -128,15 +128,52 @@ def one_simulator_quick() -> list:
             for index, sim in enumerate(available_simulators())]
 
 
+_FIRST_PARTY = ("golden", "hdl", "sim", "verif", "fpga")
+
+
+def _imported_sources(module_name: str) -> set[Path]:
+    """The repository's source files that ``module_name`` imports, transitively (read, not run)."""
+    import ast
+    import importlib.util
+    seen: set[Path] = set()
+    todo = [module_name]
+    while todo:
+        name = todo.pop()
+        if name.partition(".")[0] not in _FIRST_PARTY:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        path = Path(spec.origin).resolve()
+        if path in seen:
+            continue
+        seen.add(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        if name.rpartition(".")[0]:                   # the enclosing package runs first
+            todo.append(name.rpartition(".")[0])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                todo.append(base)
+                todo += [f"{base}.{alias.name}" for alias in node.names]   # submodules imported by name
+    return seen
+
+
 def _hdl_fingerprint(factory: Callable | None = None) -> str:
-    """Hash of every source a build can depend on: ``hdl/``, ``golden/``, ``sim/`` and the
-    package holding ``factory`` (a test harness or board top outside ``hdl/``)."""
+    """Hash of what a build depends on: the sources the factory's module imports (transitively,
+    within the repository), this runner (it patches the Verilog), and the tools' versions."""
     h = hashlib.sha256()
-    sources = {*(REPO / "hdl").rglob("*.py"), *(REPO / "golden").glob("*.py"), *(REPO / "sim").glob("*.py")}
+    sources = {Path(__file__).resolve()}
     if factory is not None:
-        module = sys.modules.get(factory.__module__)
-        if module is not None and getattr(module, "__file__", None):
-            sources |= set(Path(module.__file__).resolve().parent.glob("*.py"))
+        sources |= _imported_sources(factory.__module__)
     sources = sorted(sources)
     for path in sources:
         h.update(path.relative_to(REPO).as_posix().encode())

@@ -55,3 +55,13 @@ def test_verilator_optimisation_level_is_checked(monkeypatch):
         runner.verilator_opt()
     monkeypatch.delenv("CXLQUANT_VERILATOR_OPT")
     assert runner.verilator_opt() == "-O0"
+
+
+def test_build_key_covers_what_the_design_imports_and_nothing_else():
+    """A build is keyed by the sources its factory imports: editing the MiniLM loader rebuilds nothing."""
+    from sim.runner import REPO, _imported_sources
+    vmac = {p.relative_to(REPO).as_posix() for p in _imported_sources("hdl.fgmp_vmac")}
+    assert {"hdl/fgmp_vmac.py", "hdl/fgmp_lane.py", "hdl/fp32_rounding.py", "hdl/__init__.py"} <= vmac
+    assert "golden/minilm.py" not in vmac and not any(p.startswith(("verif/", "sim/")) for p in vmac)
+    board = {p.relative_to(REPO).as_posix() for p in _imported_sources("fpga.board.top")}
+    assert {"fpga/__init__.py", "fpga/board/uart.py", "hdl/smartquant/controller.py"} <= board
