@@ -19,13 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import formats
+from .facts import ACC_BITS, FP32_QNAN, UNIT_BITS
 
 __all__ = ["ACC_BITS", "UNIT_BITS", "FP32_QNAN", "element_units", "block_products", "dot",
            "round_to_fp32", "fp32_parts"]
 
-ACC_BITS = 64
-UNIT_BITS = 10
-FP32_QNAN = 0x7FC00000
 
 
 def element_units(codes, modes, scale_codes) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._blocks import as_real_array
+from .facts import FLOAT_FORMATS, FloatFormat
 
 __all__ = [
     "FloatFormat", "IntFormat", "FORMATS", "ROUNDING_MODES",
@@ -27,63 +28,6 @@ __all__ = [
 
 ROUNDING_MODES = ("rne", "rna", "rtz")
 """Round to nearest, ties to even code; nearest, ties away from zero; toward zero."""
-
-
-@dataclass(frozen=True)
-class FloatFormat:
-    """A small binary floating-point format.
-
-    Parameters
-    ----------
-    name : str
-    ebits, mbits : int
-        Exponent and explicit mantissa field widths.
-    bias : int
-        Exponent bias.
-    signed : bool
-        Whether a sign bit precedes the exponent field.
-    subnormals : bool
-        Whether exponent field 0 encodes subnormals (``False`` only for E8M0).
-    inf_code : int or None
-        Magnitude code of infinity, if the format has one.
-    nan_code : int or None
-        Magnitude code produced for NaN (the format may have other NaN codes).
-    """
-
-    name: str
-    ebits: int
-    mbits: int
-    bias: int
-    signed: bool = True
-    subnormals: bool = True
-    inf_code: int | None = None
-    nan_code: int | None = None
-
-    @property
-    def width(self) -> int:
-        return int(self.signed) + self.ebits + self.mbits
-
-    def is_nan_magnitude(self, mag: int) -> bool:
-        """True if magnitude code ``mag`` (sign stripped) is a NaN."""
-        if self.name == "e4m3":
-            return mag == 0x7F
-        if self.name == "e5m2":
-            return mag > 0x7C
-        if self.name == "e8m0":
-            return mag == 0xFF
-        return False
-
-    def magnitude_value(self, mag: int) -> float:
-        """Value of a non-negative magnitude code, NaN or inf where defined."""
-        if self.is_nan_magnitude(mag):
-            return float("nan")
-        if self.inf_code is not None and mag == self.inf_code:
-            return float("inf")
-        exp_field = mag >> self.mbits
-        mant = mag & ((1 << self.mbits) - 1)
-        if exp_field == 0 and self.subnormals:
-            return mant * 2.0 ** (1 - self.bias - self.mbits)
-        return (1 + mant / 2 ** self.mbits) * 2.0 ** (exp_field - self.bias)
 
 
 @dataclass(frozen=True)
@@ -99,14 +43,10 @@ class IntFormat:
 
 
 FORMATS: dict[str, FloatFormat | IntFormat] = {
-    "e2m1": FloatFormat("e2m1", 2, 1, 1),
-    "e2m3": FloatFormat("e2m3", 2, 3, 1),
-    "e3m2": FloatFormat("e3m2", 3, 2, 3),
-    "e4m3": FloatFormat("e4m3", 4, 3, 7, nan_code=0x7F),
-    "e5m2": FloatFormat("e5m2", 5, 2, 15, inf_code=0x7C, nan_code=0x7E),
-    "e8m0": FloatFormat("e8m0", 8, 0, 127, signed=False, subnormals=False, nan_code=0xFF),
+    **FLOAT_FORMATS,
     **{f"int{b}": IntFormat(f"int{b}", b) for b in range(2, 9)},
 }
+"""Every format: the float formats of :mod:`golden.facts` (shared with the hardware) and the integers."""
 
 
 def format_info(fmt: str) -> FloatFormat | IntFormat:

@@ -19,6 +19,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .fgmp_layout import BLOCK, block_layout
+from .fp32 import FP32
 from .rounding_key import (RoundingKey, encode_key_e4m3, key_const, key_div6_e4m3, key_from_product,
                            key_from_small_int, key_magnitude_eq, key_magnitude_gt)
 from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
@@ -120,9 +121,8 @@ class FGMPActQuant(wiring.Component):
 
         # Reciprocal tensor scale as integer significand and exponent (configuration, registered).
         r_sig, r_exp = Signal(24), Signal(signed(10))
-        r_field = self.inv_scale[23:31]
-        m.d.sync += [r_sig.eq(Mux(r_field == 0, self.inv_scale[:23], Cat(self.inv_scale[:23], Const(1, 1)))),
-                     r_exp.eq(Mux(r_field == 0, -149, r_field - 150))]
+        inv_scale = FP32(self.inv_scale)
+        m.d.sync += [r_sig.eq(inv_scale.significand()), r_exp.eq(inv_scale.lsb_exponent())]
 
         # S0: input register (the sensitivity row is read in the same cycle).
         v0 = Signal()
@@ -229,8 +229,7 @@ class FGMPActQuant(wiring.Component):
             for c in range(BLOCK):
                 m.d.sync += self.o.payload.codes[c].eq(Mux(fp8, codes8_4[c], codes4_4[c]))
         bad_inv_scale = Signal()
-        m.d.comb += bad_inv_scale.eq(self.inv_scale[31] | (self.inv_scale[23:31] == 0xFF)
-                                     | (self.inv_scale[:31] == 0))
+        m.d.comb += bad_inv_scale.eq(inv_scale.sign | inv_scale.is_special() | (self.inv_scale[:31] == 0))
         with m.If(self.status_clear):
             m.d.sync += self.status.eq(0)
         with m.Elif(advance & v4):

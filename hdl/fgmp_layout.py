@@ -8,13 +8,12 @@ FP8, E4M3 codes) and its E4M3 block scale (NVFP4 blocks, E2M1 codes in the low
 from amaranth.hdl import unsigned
 from amaranth.lib import data
 
+from golden.facts import BLOCK
+
 __all__ = ["VARIANTS", "BLOCK", "block_layout", "beat_layout"]
 
 VARIANTS = ("mixed", "fp8", "fp4")
 """``"mixed"``: every block carries its mode bit; ``"fp8"`` / ``"fp4"``: one block kind only."""
-
-BLOCK = 16
-"""Elements per block."""
 
 
 def block_layout(variant: str) -> data.StructLayout:

@@ -25,10 +25,11 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.fgmp_dot import ACC_BITS
+from golden.facts import ACC_BITS
 
 from .fgmp_lane import M_BITS, SH_BITS, element_fields, product_rows
 from .fgmp_layout import BLOCK, VARIANTS, beat_layout
+from .fp32 import FP32
 from .fp32_rounding import FP32Rounder
 from .pipelined_multiplier import DSP_TARGETS, PipelinedMultiplier, delay, multiplier_latency
 
@@ -178,11 +179,10 @@ class FGMPVmac(wiring.Component):
         # Tensor scales (static configuration): M = Mw * Ma, E = ew + ea - 20.
         parts = []
         for port in (self.w_scale, self.a_scale):
-            held = self._reg(m, f"{port.name}_held", 32, port)
-            exp_field, frac = held[23:31], held[:23]
-            mant = self._reg(m, f"{port.name}_mant", 24, Mux(exp_field == 0, frac, Cat(frac, Const(1, 1))))
-            exp = self._reg(m, f"{port.name}_exp", signed(10), Mux(exp_field == 0, -149, exp_field - 150))
-            parts.append((mant, exp, self._reg(m, f"{port.name}_bad", 1, exp_field == 0xFF), held[31]))
+            held = FP32(self._reg(m, f"{port.name}_held", 32, port))
+            mant = self._reg(m, f"{port.name}_mant", 24, held.significand())
+            exp = self._reg(m, f"{port.name}_exp", signed(10), held.lsb_exponent())
+            parts.append((mant, exp, self._reg(m, f"{port.name}_bad", 1, held.is_special()), held.sign))
         m.submodules.scale_product = scale_product = PipelinedMultiplier(24, 24, self.dsp)
         m.d.comb += [scale_product.a.eq(parts[0][0]), scale_product.b.eq(parts[1][0])]
         scale_e = self._reg(m, "scale_e", signed(11), parts[0][1] + parts[1][1] - 20)

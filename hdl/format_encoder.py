@@ -15,6 +15,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .fp32 import FP32
 from .small_float import small_float
 
 __all__ = ["FormatEncoder"]
@@ -78,7 +79,7 @@ class FormatEncoder(wiring.Component):
 
     def _encode_lane(self, m, lane):
         spec, mb = self.spec, self.spec.mbits
-        bits = self.fp32[lane]
+        bits = FP32(self.fp32[lane])
 
         def reg(name, shape, value):
             s = Signal(shape, name=f"{name}_{lane}", reset_less=True)
@@ -86,20 +87,19 @@ class FormatEncoder(wiring.Component):
             return s
 
         # Stage 1: exponent arithmetic — how far to shift, the target's exponent field, specials.
-        exp_field = bits[_F32_MANT:31]
-        mant = bits[:_F32_MANT]
+        exp_field = bits.exp
         unbiased = exp_field - _F32_BIAS
         deficit = Signal(signed(10), name=f"deficit_{lane}")                # > 0: target subnormal
         m.d.comb += deficit.eq((1 - spec.bias) - unbiased)
         normal_shift = _F32_MANT - mb
         shift_value = Mux(deficit <= 0, normal_shift,
                           Mux(deficit >= _MAX_SHIFT - normal_shift, _MAX_SHIFT, normal_shift + deficit))
-        sig1 = reg("sig", 24, Cat(mant, Const(1, 1)))                      # hidden bit set
+        sig1 = reg("sig", 24, Cat(bits.frac, Const(1, 1)))                 # hidden bit set
         shift1 = reg("shift", unsigned(5), shift_value)
         field1 = reg("field", signed(10), Mux(deficit > 0, 1, unbiased + spec.bias))
-        sign1 = reg("sign1", 1, bits[31])
-        nan1 = reg("nan1", 1, (exp_field == 0xFF) & (mant != 0))
-        inf1 = reg("inf1", 1, (exp_field == 0xFF) & (mant == 0))
+        sign1 = reg("sign1", 1, bits.sign)
+        nan1 = reg("nan1", 1, bits.is_nan())
+        inf1 = reg("inf1", 1, bits.is_inf())
         zero1 = reg("zero1", 1, exp_field == 0)
 
         # Stage 2: kept bits, guard and sticky; the round-up decision.

@@ -21,11 +21,12 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigne
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from golden.facts import FP32_QNAN
+
 from .bit_search import highest_set_bit
 
 __all__ = ["FP32_QNAN", "rounder_input_layout", "FP32Rounder"]
 
-FP32_QNAN = 0x7FC00000
 EXP_BITS = 12                      # signed exponents and shift amounts (|values| < 2**11)
 _CHUNK = 16
 _KEPT = 26                         # 24 significand bits, the carry of rounding, one spare

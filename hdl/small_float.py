@@ -1,14 +1,14 @@
 """Hardware view of the small float formats: field widths, bias and special codes.
 
-Derived from :mod:`golden.formats` so the golden model and the hardware share
-one table of formats.
+Derived from :mod:`golden.facts`, the table of formats the golden model and the
+hardware share (pure Python: no NumPy in an elaborated design).
 """
 
 from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Mux
 
-from golden import formats
+from golden.facts import FLOAT_FORMATS, max_magnitude_code
 
 __all__ = ["HW_FORMATS", "SmallFloat", "small_float", "e4m3_mantissa_shift", "e2m1_mantissa_shift"]
 
@@ -41,9 +41,8 @@ def small_float(fmt: str) -> SmallFloat:
     """Describe ``fmt`` (one of :data:`HW_FORMATS`); ``ValueError`` naming it otherwise."""
     if fmt not in HW_FORMATS:
         raise ValueError(f"format {fmt!r} has no hardware codec; expected one of {HW_FORMATS}")
-    info = formats.format_info(fmt)
-    max_code = int(formats.encode([formats.max_value(fmt)], fmt)[0])
-    return SmallFloat(fmt, info.ebits, info.mbits, info.bias, max_code, info.inf_code, info.nan_code)
+    info = FLOAT_FORMATS[fmt]
+    return SmallFloat(fmt, info.ebits, info.mbits, info.bias, max_magnitude_code(info), info.inf_code, info.nan_code)
 
 
 def e4m3_mantissa_shift(code):

@@ -4,7 +4,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from golden import formats
+from golden import facts, formats
 from golden.formats import decode, encode, max_value
 
 ML = {
@@ -184,3 +184,10 @@ def test_bad_arguments_name_the_value():
         encode([1 + 1j], "e4m3")
     with pytest.raises(ValueError, match="real numbers"):
         encode(["1.0"], "e4m3")
+
+
+@pytest.mark.parametrize("fmt", sorted(facts.FLOAT_FORMATS))
+def test_shared_max_code_is_the_code_the_encoder_gives_the_largest_value(fmt):
+    """golden.facts (what the hardware reads) and the table-driven encoder agree on ±max."""
+    info = facts.FLOAT_FORMATS[fmt]
+    assert int(formats.encode([formats.max_value(fmt)], fmt)[0]) == facts.max_magnitude_code(info)

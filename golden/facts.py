@@ -1,0 +1,95 @@
+"""Facts the executable spec and the hardware share: block size, accumulator, FP32, formats.
+
+Pure Python, no NumPy: ``hdl/`` imports these instead of the golden model, so
+an elaborated design depends on this module and nothing heavier. Each value is
+defined in ``docs/numerics.md`` (the section is named beside it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "FloatFormat", "FLOAT_FORMATS",
+           "max_magnitude_code"]
+
+BLOCK = 16
+"""Elements per FGMP / NVFP4 block (*FGMP dot product*)."""
+ACC_BITS = 64
+"""Signed width of a row accumulator, in units of ``2**-20`` (*FGMP dot product*)."""
+UNIT_BITS = 10
+"""Elements are integers in units of ``2**-UNIT_BITS`` (*FGMP dot product*)."""
+FP32_QNAN = 0x7FC00000
+"""The quiet NaN every FP32 result that is NaN becomes."""
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A small binary floating-point format (*Element formats*).
+
+    Parameters
+    ----------
+    name : str
+    ebits, mbits : int
+        Exponent and explicit mantissa field widths.
+    bias : int
+        Exponent bias.
+    signed : bool
+        Whether a sign bit precedes the exponent field.
+    subnormals : bool
+        Whether exponent field 0 encodes subnormals (``False`` only for E8M0).
+    inf_code : int or None
+        Magnitude code of infinity, if the format has one.
+    nan_code : int or None
+        Magnitude code produced for NaN (the format may have other NaN codes).
+    """
+
+    name: str
+    ebits: int
+    mbits: int
+    bias: int
+    signed: bool = True
+    subnormals: bool = True
+    inf_code: int | None = None
+    nan_code: int | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.signed) + self.ebits + self.mbits
+
+    def is_nan_magnitude(self, mag: int) -> bool:
+        """True if magnitude code ``mag`` (sign stripped) is a NaN."""
+        if self.name == "e4m3":
+            return mag == 0x7F
+        if self.name == "e5m2":
+            return mag > 0x7C
+        if self.name == "e8m0":
+            return mag == 0xFF
+        return False
+
+    def magnitude_value(self, mag: int) -> float:
+        """Value of a non-negative magnitude code, NaN or inf where defined."""
+        if self.is_nan_magnitude(mag):
+            return float("nan")
+        if self.inf_code is not None and mag == self.inf_code:
+            return float("inf")
+        exp_field = mag >> self.mbits
+        mant = mag & ((1 << self.mbits) - 1)
+        if exp_field == 0 and self.subnormals:
+            return mant * 2.0 ** (1 - self.bias - self.mbits)
+        return (1 + mant / 2 ** self.mbits) * 2.0 ** (exp_field - self.bias)
+
+
+FLOAT_FORMATS: dict[str, FloatFormat] = {
+    "e2m1": FloatFormat("e2m1", 2, 1, 1),
+    "e2m3": FloatFormat("e2m3", 2, 3, 1),
+    "e3m2": FloatFormat("e3m2", 3, 2, 3),
+    "e4m3": FloatFormat("e4m3", 4, 3, 7, nan_code=0x7F),
+    "e5m2": FloatFormat("e5m2", 5, 2, 15, inf_code=0x7C, nan_code=0x7E),
+    "e8m0": FloatFormat("e8m0", 8, 0, 127, signed=False, subnormals=False, nan_code=0xFF),
+}
+
+
+def max_magnitude_code(fmt: FloatFormat) -> int:
+    """Magnitude code of the largest finite value (codes grow with the value)."""
+    values = [(fmt.magnitude_value(mag), mag) for mag in range(1 << (fmt.ebits + fmt.mbits))]
+    return max((v, mag) for v, mag in values if v == v and v != float("inf"))[1]
