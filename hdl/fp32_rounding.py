@@ -4,7 +4,7 @@ Numerics: ``round_to_fp32`` of :mod:`golden.fgmp_dot` (``docs/numerics.md``,
 section *FGMP dot product*): IEEE subnormals, overflow to ±inf, +0 for a zero
 magnitude, the quiet NaN ``0x7FC00000`` when ``nan`` is set.
 
-Stages (one register each, no stall; :attr:`FP32Rounder.latency` = 8):
+Stages (one register each, no stall; :attr:`FP32Rounder.latency` = 9):
 
 1. leading one per 16-bit chunk of the magnitude; bounds derived from ``exp``;
 2. the highest chunk holding a one;
@@ -14,7 +14,8 @@ Stages (one register each, no stall; :attr:`FP32Rounder.latency` = 8):
 6. right shift by a multiple of 16, with the sticky OR of the chunks shifted out (or the
    left shift of a short magnitude);
 7. right shift by 0 .. 15: kept bits, guard, sticky; both candidate exponents;
-8. round to nearest even, renormalise, pack (zero, subnormal, infinity, NaN).
+8. round to nearest even (the increment);
+9. renormalise after a carry into a new binade; pack (zero, subnormal, infinity, NaN).
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -60,7 +61,7 @@ class FP32Rounder(wiring.Component):
         ``width`` outside 1 .. 1000.
     """
 
-    latency = 8
+    latency = 9
 
     def __init__(self, width: int):
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 512:
@@ -84,6 +85,8 @@ class FP32Rounder(wiring.Component):
                 out[key] = stage(f"{prefix}_{key}", value.shape(), value, reset_less=key != "valid")
             return out
 
+        top_bits = (chunks * _CHUNK - 1).bit_length()   # width of the leading one's position
+
         # 1: per-chunk leading one; the exponent's derived bounds.
         mag = self.i.magnitude
         padded = Cat(mag, Const(0, chunks * _CHUNK - width))
@@ -92,14 +95,19 @@ class FP32Rounder(wiring.Component):
             part = padded[c * _CHUNK:(c + 1) * _CHUNK]
             any1.append(stage(f"r1_any{c}", 1, part != 0))
             idx1.append(stage(f"r1_idx{c}", 4, highest_set_bit(m, part, f"r1_top{c}")))
+        exp = self.i.exp                                 # the bounds' comparisons, as ones of exp
         s1 = carry("r1", valid=self.i.valid, sign=self.i.sign, nan=self.i.nan, magnitude=mag,
                    low_bound=Signal(signed(EXP_BITS)), top_bound=Signal(signed(EXP_BITS)),
-                   exp_bias=Signal(signed(EXP_BITS)))
+                   exp_bias=Signal(signed(EXP_BITS)),
+                   low_over=exp < -150 - width,                       # -149 - exp > width + 1
+                   low_positive=exp < -149, low_negative=exp > -149,  # -149 - exp > 0, < 0
+                   bound_above=exp <= -126 - (1 << top_bits),         # -126 - exp >= 2**top_bits
+                   bound_positive=exp < -126)                         # -126 - exp > 0
         m.d.sync += [s1["low_bound"].eq(-149 - self.i.exp), s1["top_bound"].eq(-149 + 23 - self.i.exp),
                      s1["exp_bias"].eq(self.i.exp + 150)]
 
         # 2: which chunk holds the leading one (a balanced search over the chunks' flags).
-        s2 = carry("r2", **s1)
+        s2 = carry("r2", **s1, bound_inside=~s1["bound_above"] & s1["bound_positive"])
         chunk2 = stage("r2_chunk", range(max(chunks, 2)), highest_set_bit(m, Cat(*any1), "r2_search"))
         idx2 = [stage(f"r2_idx{c}", 4, idx1[c]) for c in range(chunks)]
         zero2 = stage("r2_zero", 1, ~Cat(*any1).any())
@@ -107,19 +115,24 @@ class FP32Rounder(wiring.Component):
         # 3: position of the leading one (0 when the magnitude is 0).
         s3 = carry("r3", **s2)
         idx_of = Array(idx2)
-        top3 = stage("r3_top", signed(EXP_BITS), Cat(idx_of[chunk2], chunk2))
+        top3 = stage("r3_top", top_bits, Cat(idx_of[chunk2], chunk2))
         zero3 = stage("r3_zero", 1, zero2)
 
-        # 4: shift = max(top - 23, -149 - exp): the exponent of the result's last kept bit, less exp.
+        # 4: shift = max(top - 23, -149 - exp): the exponent of the result's last kept bit, less exp;
+        # its sign and overflow, from flags of each candidate (top - 23 is at most width - 24).
         s4 = carry("r4", **s3)
-        shift4 = stage("r4_shift", signed(EXP_BITS), Mux(top3 < s3["top_bound"], s3["low_bound"], top3 - 23))
+        # the bound wins (a subnormal result): top < top_bound, on top's own few bits
+        floor = s3["bound_above"] | (s3["bound_inside"] & (top3 < s3["top_bound"][:top_bits]))
+        shift4 = stage("r4_shift", signed(EXP_BITS), Mux(floor, s3["low_bound"], top3 - 23))
+        over4 = stage("r4_over", 1, floor & s3["low_over"])
+        positive4 = stage("r4_positive", 1, Mux(floor, s3["low_positive"], top3 > 23))
+        negative4 = stage("r4_negative", 1, Mux(floor, s3["low_negative"], top3 < 23))
         zero4 = stage("r4_zero", 1, zero3)
 
         # 5: shift amounts; the biased exponent field of a normal result (last kept bit's exponent + 150).
         s5 = carry("r5", valid=s4["valid"], sign=s4["sign"], nan=s4["nan"], magnitude=s4["magnitude"])
-        right5 = stage("r5_right", range(width + 2),
-                       Mux(shift4 > width + 1, width + 1, Mux(shift4 > 0, shift4, 0)))
-        left5 = stage("r5_left", range(24), Mux(shift4 < 0, -shift4, 0))
+        right5 = stage("r5_right", range(width + 2), Mux(over4, width + 1, Mux(positive4, shift4, 0)))
+        left5 = stage("r5_left", range(24), Mux(negative4, -shift4, 0))
         biased5 = stage("r5_biased", signed(EXP_BITS), shift4 + s4["exp_bias"])
         zero5 = stage("r5_zero", 1, zero4)
 
@@ -142,6 +155,7 @@ class FP32Rounder(wiring.Component):
         shifted6 = stage("r6_shifted", keep, shifted)
         sticky6 = stage("r6_sticky", 1, sticky_coarse)
         fine6 = stage("r6_fine", 4, right5[:4])
+        below6 = stage("r6_below", _CHUNK, Cat(*(right5[:4] > j for j in range(_CHUNK))))   # bits the fine shift drops
         short6 = stage("r6_short", 1, left5 != 0)
         left_q6 = stage("r6_left_q", _KEPT, (Cat(s5["magnitude"][:24], Const(0, _KEPT)) << left5)[:_KEPT])
         biased6 = stage("r6_biased", signed(EXP_BITS), biased5)
@@ -150,8 +164,7 @@ class FP32Rounder(wiring.Component):
         # 7: right shift by 0 .. 15; guard = bit right - 1 of the magnitude, sticky = all below it.
         fine = Signal(keep)
         m.d.comb += fine.eq(shifted6 >> fine6)
-        out_mask = ((Const(1, _CHUNK + 1) << fine6) - 1)[:_CHUNK]
-        dropped = (shifted6[:_CHUNK] & out_mask) != 0
+        dropped = (shifted6[:_CHUNK] & below6) != 0
         s7 = carry("r7", valid=s6["valid"], sign=s6["sign"], nan=s6["nan"])
         q7 = stage("r7_q", _KEPT, Mux(short6, left_q6, fine[2:2 + _KEPT]))
         guard7 = stage("r7_guard", 1, ~short6 & fine[1])
@@ -162,9 +175,14 @@ class FP32Rounder(wiring.Component):
         inf7_up = stage("r7_inf_up", 1, biased6 >= 0xFF - 1)
         zero7 = stage("r7_zero", 1, zero6)
 
-        # 8: round, renormalise on a carry into bit 24, pack.
-        rounded = Signal(_KEPT)
-        m.d.comb += rounded.eq(q7 + (guard7 & (sticky7 | q7[0])))
+        # 8: round to nearest even.
+        s8 = carry("r8", valid=s7["valid"], sign=s7["sign"], nan=s7["nan"])
+        rounded = stage("r8_rounded", _KEPT, q7 + (guard7 & (sticky7 | q7[0])))
+        biased7, biased7_up, inf7, inf7_up, zero7 = (stage(f"r8_{k}", v.shape(), v) for k, v in (
+            ("biased", biased7), ("biased_up", biased7_up), ("inf", inf7), ("inf_up", inf7_up), ("zero", zero7)))
+        s7 = s8
+
+        # 9: renormalise on a carry into bit 24; pack.
         final_q = Signal(25)
         biased = Signal(signed(EXP_BITS))
         overflow = Signal()
