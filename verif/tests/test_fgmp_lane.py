@@ -39,7 +39,7 @@ def _check(pairs):
         if np.isnan(x) or np.isnan(y):
             ok = o.nan == 1
         else:
-            value = (-1) ** o.sign * o.magnitude * 2.0 ** (o.shift - 18)
+            value = (-1) ** o.sign * o.magnitude * 2.0 ** (o.shift - 20)
             ok = o.nan == 0 and value == x * y and o.sign == (cw >> 7) ^ (ca >> 7)
         if not ok:
             bad.append((hex(cw), hex(ca)))
