@@ -95,25 +95,26 @@ class FP32Rounder(wiring.Component):
             part = padded[c * _CHUNK:(c + 1) * _CHUNK]
             any1.append(stage(f"r1_any{c}", 1, part != 0))
             idx1.append(stage(f"r1_idx{c}", 4, highest_set_bit(m, part, f"r1_top{c}")))
-        exp = self.i.exp                                 # the bounds' comparisons, as ones of exp
-        s1 = carry("r1", valid=self.i.valid, sign=self.i.sign, nan=self.i.nan, magnitude=mag,
+        s1 = carry("r1", valid=self.i.valid, sign=self.i.sign, nan=self.i.nan, magnitude=mag, exp=self.i.exp,
                    low_bound=Signal(signed(EXP_BITS)), top_bound=Signal(signed(EXP_BITS)),
-                   exp_bias=Signal(signed(EXP_BITS)),
+                   exp_bias=Signal(signed(EXP_BITS)))
+        m.d.sync += [s1["low_bound"].eq(-149 - self.i.exp), s1["top_bound"].eq(-149 + 23 - self.i.exp),
+                     s1["exp_bias"].eq(self.i.exp + 150)]
+
+        # 2: which chunk holds the leading one (a balanced search over the chunks' flags); the
+        # bounds' comparisons, as comparisons of the (registered) exp with constants.
+        exp = s1.pop("exp")
+        s2 = carry("r2", **s1,
                    low_over=exp < -150 - width,                       # -149 - exp > width + 1
                    low_positive=exp < -149, low_negative=exp > -149,  # -149 - exp > 0, < 0
                    bound_above=exp <= -126 - (1 << top_bits),         # -126 - exp >= 2**top_bits
                    bound_positive=exp < -126)                         # -126 - exp > 0
-        m.d.sync += [s1["low_bound"].eq(-149 - self.i.exp), s1["top_bound"].eq(-149 + 23 - self.i.exp),
-                     s1["exp_bias"].eq(self.i.exp + 150)]
-
-        # 2: which chunk holds the leading one (a balanced search over the chunks' flags).
-        s2 = carry("r2", **s1, bound_inside=~s1["bound_above"] & s1["bound_positive"])
         chunk2 = stage("r2_chunk", range(max(chunks, 2)), highest_set_bit(m, Cat(*any1), "r2_search"))
         idx2 = [stage(f"r2_idx{c}", 4, idx1[c]) for c in range(chunks)]
         zero2 = stage("r2_zero", 1, ~Cat(*any1).any())
 
         # 3: position of the leading one (0 when the magnitude is 0).
-        s3 = carry("r3", **s2)
+        s3 = carry("r3", **s2, bound_inside=~s2["bound_above"] & s2["bound_positive"])
         idx_of = Array(idx2)
         top3 = stage("r3_top", top_bits, Cat(idx_of[chunk2], chunk2))
         zero3 = stage("r3_zero", 1, zero2)
