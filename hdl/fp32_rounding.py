@@ -136,22 +136,28 @@ class FP32Rounder(wiring.Component):
         left5 = stage("r5_left", range(24), Mux(negative4, -shift4, 0))
         biased5 = stage("r5_biased", signed(EXP_BITS), shift4 + s4["exp_bias"])
         zero5 = stage("r5_zero", 1, zero4)
+        # The value with two bits below its LSB, in 16-bit chunks: prefix[c] = any one in chunks < c.
+        wide_chunks = -(-(width + 2) // _CHUNK)
+
+        def widened(magnitude):
+            return Cat(Const(0, 2), magnitude, Const(0, wide_chunks * _CHUNK - (width + 2)))
+        wide4 = widened(s4["magnitude"])
+        ors = [wide4[c * _CHUNK:(c + 1) * _CHUNK] != 0 for c in range(wide_chunks)]
+        prefix5 = stage("r5_prefix", wide_chunks + 1, Cat(Const(0, 1), *(Cat(*ors[:c]).any()
+                                                                          for c in range(1, wide_chunks + 1))))
 
         # 6: right shift by 16 * (right // 16), with the sticky OR of the whole chunks shifted out;
         # a short magnitude (left > 0) is shifted left instead.
-        wide = Cat(Const(0, 2), s5["magnitude"])            # two bits below the magnitude's LSB
-        wide_chunks = -(-(width + 2) // _CHUNK)
-        wide = Cat(wide, Const(0, wide_chunks * _CHUNK - (width + 2)))
+        wide = widened(s5["magnitude"])
         coarse = right5 >> 4
         keep = 2 * _CHUNK + _KEPT                          # enough for the fine shift and the kept bits
         choices = [Cat(wide[c * _CHUNK:], Const(0, keep))[:keep] for c in range(wide_chunks + 1)]
-        ors = [wide[c * _CHUNK:(c + 1) * _CHUNK] != 0 for c in range(wide_chunks)]
         shifted = Signal(keep)
         sticky_coarse = Signal()
         with m.Switch(coarse):
             for c, choice in enumerate(choices):
                 with m.Case(c):
-                    m.d.comb += [shifted.eq(choice), sticky_coarse.eq(Cat(*ors[:c]).any() if c else 0)]
+                    m.d.comb += [shifted.eq(choice), sticky_coarse.eq(prefix5[c])]
         s6 = carry("r6", valid=s5["valid"], sign=s5["sign"], nan=s5["nan"])
         shifted6 = stage("r6_shifted", keep, shifted)
         sticky6 = stage("r6_sticky", 1, sticky_coarse)

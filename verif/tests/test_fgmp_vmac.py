@@ -18,8 +18,18 @@ def run_vmac(blocks, variant, sim, stimulus, testcase=None):
                                "queue_depth": vmac.queue_depth, **stimulus}).checked()
 
 
-@pytest.mark.parametrize("sim", available_simulators())
-@pytest.mark.parametrize("blocks, variant", CONFIGS)
+def _quick_matrix():
+    """(blocks, variant, sim): the mixed VMAC on every simulator; the one-kind variants (the same
+    generator with one decode path) on one simulator in quick runs — Icarus, which builds at once
+    and is 4-state — and on every simulator under ``regress``."""
+    sims = available_simulators()
+    quick = "icarus" if "icarus" in sims else sims[0]
+    return [pytest.param(blocks, variant, sim, id=f"{blocks}-{variant}-{sim}",
+                         marks=() if variant == "mixed" or sim == quick else pytest.mark.regress)
+            for blocks, variant in CONFIGS for sim in sims]
+
+
+@pytest.mark.parametrize("blocks, variant, sim", _quick_matrix())
 def test_vmac_matches_golden(blocks, variant, sim):
     tests = run_vmac(blocks, variant, sim, QUICK)
     assert tests["random_rows_with_gaps_and_backpressure"]["vectors"] == QUICK["trials"] * QUICK["rows"]
