@@ -7,8 +7,9 @@ subnormals), so a round-up that fills the mantissa carries into the exponent
 field exactly as the value does. Bit-exact with :func:`golden.formats.encode`
 (``rounding="rne"``); see ``docs/numerics.md``, *Hardware codecs*.
 
-Three registered stages, free-running (:attr:`FormatEncoder.latency`): exponent
-arithmetic and specials; the shifted significand, guard and sticky; the code.
+Four registered stages, free-running (:attr:`FormatEncoder.latency`): exponent
+arithmetic and specials; the shifted significand, guard and sticky; the magnitude
+code; overflow and specials.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -47,7 +48,7 @@ class FormatEncoder(wiring.Component):
     Attributes
     ----------
     latency : int
-        Cycles from ``fp32`` to ``codes`` and ``invalid`` (3).
+        Cycles from ``fp32`` to ``codes`` and ``invalid`` (4).
 
     Raises
     ------
@@ -55,7 +56,7 @@ class FormatEncoder(wiring.Component):
         Unknown format, ``lanes`` < 1, or ``saturate=False`` for E2M1.
     """
 
-    latency = 3
+    latency = 4
 
     def __init__(self, fmt: str, lanes: int = 1, saturate: bool = True):
         self.spec = small_float(fmt)
@@ -86,54 +87,59 @@ class FormatEncoder(wiring.Component):
             m.d.sync += s.eq(value)
             return s
 
-        # Stage 1: exponent arithmetic — how far to shift, the target's exponent field, specials.
-        exp_field = bits.exp
-        unbiased = exp_field - _F32_BIAS
-        deficit = Signal(signed(10), name=f"deficit_{lane}")                # > 0: target subnormal
-        m.d.comb += deficit.eq((1 - spec.bias) - unbiased)
+        # Stage 1: exponent arithmetic, each a comparison or subtraction of the binary32 exponent
+        # field with a constant. deficit = (1 - bias) - (field32 - 127) > 0 means a target subnormal.
+        exp32 = bits.exp
         normal_shift = _F32_MANT - mb
-        shift_value = Mux(deficit <= 0, normal_shift,
-                          Mux(deficit >= _MAX_SHIFT - normal_shift, _MAX_SHIFT, normal_shift + deficit))
+        top_field = (spec.max_magnitude_code >> mb) + 1          # a field above this always overflows
+        field_bits = top_field.bit_length()
+        sub_from = _F32_BIAS + 1 - spec.bias                     # exp32 below this: target subnormal
+        shift_value = Mux(exp32 >= sub_from, normal_shift,
+                          Mux(exp32 <= sub_from - (_MAX_SHIFT - normal_shift), _MAX_SHIFT,
+                              normal_shift + sub_from - exp32))
         sig1 = reg("sig", 24, Cat(bits.frac, Const(1, 1)))                 # hidden bit set
         shift1 = reg("shift", unsigned(5), shift_value)
-        field1 = reg("field", signed(10), Mux(deficit > 0, 1, unbiased + spec.bias))
+        field1 = reg("field", field_bits, Mux(exp32 < sub_from, 1, exp32 - (_F32_BIAS - spec.bias)))
+        huge1 = reg("huge", 1, exp32 > top_field + _F32_BIAS - spec.bias)
         sign1 = reg("sign1", 1, bits.sign)
         nan1 = reg("nan1", 1, bits.is_nan())
         inf1 = reg("inf1", 1, bits.is_inf())
-        zero1 = reg("zero1", 1, exp_field == 0)
+        zero1 = reg("zero1", 1, exp32 == 0)
 
-        # Stage 2: kept bits, guard and sticky; the round-up decision.
-        guard_at = Signal(unsigned(5), name=f"guard_at_{lane}")
-        m.d.comb += guard_at.eq(shift1 - 1)
-        q = Signal(unsigned(mb + 1), name=f"q_{lane}")
-        m.d.comb += q.eq(sig1 >> shift1)
-        guard = (sig1 >> guard_at)[0]
-        sticky = (sig1 & ((Const(1, 25) << guard_at) - 1)[:24]) != 0
+        # Stage 2: kept bits q = sig >> shift (hidden bit included), guard = the bit below them,
+        # sticky = any bit below the guard (a mask of the positions below shift - 1).
+        q = (sig1 >> shift1)[:mb + 1]
+        guard = (sig1 >> (shift1 - 1)[:5])[0]
+        below = Cat(*(shift1 > j + 1 for j in range(24)))
         q2 = reg("q2", unsigned(mb + 1), q)
-        up2 = reg("up2", 1, guard & (sticky | q[0]))
-        base2 = reg("base2", signed(16), (field1 - 1) << mb)
-        sign2, nan2, inf2, zero2 = (reg(f"{n}2", 1, v) for n, v in
-                                    (("sign", sign1), ("nan", nan1), ("inf", inf1), ("zero", zero1)))
+        guard2 = reg("guard2", 1, guard)
+        sticky2 = reg("sticky2", 1, (sig1 & below) != 0)
+        field2, huge2, sign2, nan2, inf2, zero2 = (reg(f"{n}2", v.shape(), v) for n, v in (
+            ("field", field1), ("huge", huge1), ("sign", sign1), ("nan", nan1), ("inf", inf1), ("zero", zero1)))
 
-        # Stage 3: the magnitude code (a round-up that fills the mantissa carries into the exponent
-        # field), overflow, specials; the output register.
-        magnitude = Signal(signed(16), name=f"magnitude_{lane}")
-        m.d.comb += magnitude.eq(base2 + q2 + up2)
+        # Stage 3: the magnitude code ((field - 1) << mbits) + q + round_up: a round-up that fills
+        # the mantissa carries into the exponent field exactly as the value does.
+        up = guard2 & (sticky2 | q2[0])
+        mag3 = reg("mag3", field_bits + mb + 1, Cat(q2[:mb], field2 - 1 + q2[mb]) + up)
+        huge3, sign3, nan3, inf3, zero3 = (reg(f"{n}3", 1, v) for n, v in (
+            ("huge", huge2), ("sign", sign2), ("nan", nan2), ("inf", inf2), ("zero", zero2)))
+
+        # Stage 4: overflow, specials; the output register.
         if self.saturate:
             over_code = spec.max_magnitude_code
         else:
             over_code = spec.inf_code if spec.inf_code is not None else spec.nan_code
         mag_out = Signal(unsigned(spec.magnitude_bits), name=f"mag_out_{lane}")
         invalid = Signal(name=f"invalid_{lane}")
-        with m.If(nan2):
+        with m.If(nan3):
             if spec.nan_code is not None:
                 m.d.comb += mag_out.eq(spec.nan_code)
             else:
                 m.d.comb += invalid.eq(1)
-        with m.Elif(inf2 | (magnitude > spec.max_magnitude_code)):         # ±inf, or past max
+        with m.Elif(inf3 | huge3 | (mag3 > spec.max_magnitude_code)):    # ±inf, or past max
             m.d.comb += mag_out.eq(over_code)
-        with m.Elif(zero2):                                                # zero, binary32 subnormal
+        with m.Elif(zero3):                                               # zero, binary32 subnormal
             m.d.comb += mag_out.eq(0)
         with m.Else():
-            m.d.comb += mag_out.eq(magnitude)
-        m.d.sync += [self.codes[lane].eq(Cat(mag_out, sign2)), self.invalid[lane].eq(invalid)]
+            m.d.comb += mag_out.eq(mag3)
+        m.d.sync += [self.codes[lane].eq(Cat(mag_out, sign3)), self.invalid[lane].eq(invalid)]
