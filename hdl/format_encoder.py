@@ -94,11 +94,15 @@ class FormatEncoder(wiring.Component):
         top_field = (spec.max_magnitude_code >> mb) + 1          # a field above this always overflows
         field_bits = top_field.bit_length()
         sub_from = _F32_BIAS + 1 - spec.bias                     # exp32 below this: target subnormal
-        shift_value = Mux(exp32 >= sub_from, normal_shift,
-                          Mux(exp32 <= sub_from - (_MAX_SHIFT - normal_shift), _MAX_SHIFT,
-                              normal_shift + sub_from - exp32))
+        # The right shift that leaves the guard bit at bit 0 (one less than the kept bits' shift).
+        guard_shift = Mux(exp32 >= sub_from, normal_shift - 1,
+                          Mux(exp32 <= sub_from - (_MAX_SHIFT - normal_shift), _MAX_SHIFT - 1,
+                              normal_shift - 1 + sub_from - exp32))
         sig1 = reg("sig", 24, Cat(bits.frac, Const(1, 1)))                 # hidden bit set
-        shift1 = reg("shift", unsigned(5), shift_value)
+        shift1 = reg("guard_shift", unsigned(5), guard_shift)
+        # Significand bits below the guard (j < guard_shift), each a comparison of exp32 with a constant.
+        below1 = reg("below", 24, Cat(*(Const(1, 1) if j < normal_shift - 1 else exp32 < normal_shift - 1 + sub_from - j
+                                        for j in range(24))))
         field1 = reg("field", field_bits, Mux(exp32 < sub_from, 1, exp32 - (_F32_BIAS - spec.bias)))
         huge1 = reg("huge", 1, exp32 > top_field + _F32_BIAS - spec.bias)
         sign1 = reg("sign1", 1, bits.sign)
@@ -106,11 +110,11 @@ class FormatEncoder(wiring.Component):
         inf1 = reg("inf1", 1, bits.is_inf())
         zero1 = reg("zero1", 1, exp32 == 0)
 
-        # Stage 2: kept bits q = sig >> shift (hidden bit included), guard = the bit below them,
-        # sticky = any bit below the guard (a mask of the positions below shift - 1).
-        q = (sig1 >> shift1)[:mb + 1]
-        guard = (sig1 >> (shift1 - 1)[:5])[0]
-        below = Cat(*(shift1 > j + 1 for j in range(24)))
+        # Stage 2: one shifter gives the guard bit (bit 0) and above it the kept bits q (hidden bit
+        # included); sticky = any bit below the guard (a mask of the positions below it).
+        shifted = sig1 >> shift1
+        q, guard = shifted[1:mb + 2], shifted[0]
+        below = below1
         q2 = reg("q2", unsigned(mb + 1), q)
         guard2 = reg("guard2", 1, guard)
         sticky2 = reg("sticky2", 1, (sig1 & below) != 0)
