@@ -48,3 +48,23 @@ def test_placed_fmax_is_the_first_timing_report():
            "Warning: Max frequency for clock 'clk': 40.10 MHz (FAIL at 100.00 MHz)\n")
     assert flow.placed_fmax(log) == 44.29
     assert flow.placed_fmax("no timing yet") is None
+
+
+def test_tables_give_the_worst_seed_and_the_lane_against_its_peer():
+    row = {"lut4": 100, "ff": 10, "dsp": 0, "bram": 0, "lut4_nodsp": 100, "generic_cells": 50, "fmax_mhz": 160.0,
+           "fmax_by_seed": {"1": 160.0, "2": 151.5, "3": 155.0}, "fmax_worst_mhz": 151.5}
+    lane = {**row, "config": "lane-e4m3-product", "lut4_nodsp": 109, "harness_lut4_max": 10}
+    text = flow.tables([{**row, "config": "vmac-mixed-x1"}, lane])
+    assert "| 151.5 (seeds 1, 2, 3) |" in text
+    assert "| 1.0 / 0.908 |" in text                                  # 109 / 109; (109 - 10) / 109
+
+
+def test_extra_seeds_reuse_the_placed_netlist(tmp_path, monkeypatch):
+    """Seeds already routed are not rerouted; the worst is the minimum over all of them."""
+    routed = []
+    monkeypatch.setattr(flow, "_route", lambda out, netlist, extra, seed, limit: routed.append(seed) or (True, 150.0 + seed))
+    config = flow.Config("probe", lambda: None)
+    result = flow._more_seeds(config, tmp_path, {"fmax_mhz": 151.0, "fmax_by_seed": {"1": 151.0}}, (1, 2, 3), 60)
+    assert routed == [2, 3] and result["fmax_by_seed"] == {"1": 151.0, "2": 152.0, "3": 153.0}
+    assert result["fmax_worst_mhz"] == 151.0
+    assert flow._more_seeds(config, tmp_path, result, (1, 2, 3), 60) is result and routed == [2, 3]
