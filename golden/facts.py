@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "FloatFormat", "FLOAT_FORMATS",
-           "max_magnitude_code"]
+__all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "E4M3_MAX", "STATUS_NAN", "STATUS_INF",
+           "STATUS_OVERFLOW", "STATUS_BAD_INV_SCALE", "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
 
 BLOCK = 16
 """Elements per FGMP / NVFP4 block (*FGMP dot product*)."""
@@ -20,6 +20,14 @@ UNIT_BITS = 10
 """Elements are integers in units of ``2**-UNIT_BITS`` (*FGMP dot product*)."""
 FP32_QNAN = 0x7FC00000
 """The quiet NaN every FP32 result that is NaN becomes."""
+E4M3_MAX = 448.0
+"""Largest finite E4M3 value: FP8 saturation, the FGMP tensor scale ``amax / 448`` (*Element formats*)."""
+
+# Activation-unit status bits, per block and in the unit's sticky register (*FGMP activations*).
+STATUS_NAN = 1               # a NaN input element
+STATUS_INF = 2               # an infinite input element
+STATUS_OVERFLOW = 4          # a finite |x * inv_scale| above E4M3_MAX (FP8 saturates)
+STATUS_BAD_INV_SCALE = 8     # hardware only: a block left while inv_scale was not a positive finite FP32
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from . import formats
 from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
 from . import fgmp_dot
+from .facts import E4M3_MAX, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW
 from .nvfp4 import block_scale_codes
 
 __all__ = [
@@ -35,14 +36,13 @@ __all__ = [
 ]
 
 BLOCK = 16
-FP8_MAX = 448.0
+FP8_MAX = E4M3_MAX
 FP4_MAX = 6.0
 CLIP_CANDIDATES = (0, -1, 1, -2, -3, -4, -5, -6, -7, -8)
 """Block-scale code offsets tried by sensitivity-weighted clipping, in order of preference."""
 SCORE_FRACTION_BITS = 10
 """deq4 - deq8 lies on a grid of 2**-10 (tensor-scale units); the score squares it as an integer."""
 SENSITIVITY_CODE_MAX = 255
-STATUS_NAN, STATUS_INF, STATUS_OVERFLOW = 1, 2, 4
 INPUT_FORMATS = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}
 
 

@@ -18,6 +18,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from golden.facts import E4M3_MAX, STATUS_BAD_INV_SCALE, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW
+
 from .fgmp_layout import BLOCK, block_layout
 from .fp32 import FP32
 from .rounding_key import (RoundingKey, encode_key_e4m3, key_const, key_div6_e4m3, key_from_product,
@@ -136,7 +138,7 @@ class FGMPActQuant(wiring.Component):
         codes8 = Signal(data.ArrayLayout(unsigned(8), BLOCK))
         sens1 = Signal(data.ArrayLayout(unsigned(8), BLOCK))
         status1 = Signal(3)
-        fp8_max = key_const(448.0)
+        fp8_max = key_const(E4M3_MAX)
         nan_any, inf_any, over_any = [], [], []
         for c in range(BLOCK):
             key = self._input_key(m, values[c], r_sig, r_exp, f"y{c}")
@@ -148,7 +150,8 @@ class FGMPActQuant(wiring.Component):
                 m.d.sync += [keys[c].eq(key), codes8[c].eq(code8)]
         with m.If(advance):
             m.d.sync += [v1.eq(v0), sens1.eq(rd.data),
-                         status1.eq(Cat(Cat(*nan_any).any(), Cat(*inf_any).any(), Cat(*over_any).any()))]
+                         status1.eq(Mux(Cat(*nan_any).any(), STATUS_NAN, 0) | Mux(Cat(*inf_any).any(), STATUS_INF, 0)
+                                    | Mux(Cat(*over_any).any(), STATUS_OVERFLOW, 0))]
 
         # S2: block max over non-NaN |y| and the block scale.
         v2 = Signal()
@@ -222,7 +225,7 @@ class FGMPActQuant(wiring.Component):
         score = Signal(_SCORE_BITS)
         m.d.comb += score.eq(sum(terms[c] for c in range(BLOCK)))
         fp8 = Signal()
-        m.d.comb += fp8.eq((score.as_signed() > self.threshold) | status4[0])
+        m.d.comb += fp8.eq((score.as_signed() > self.threshold) | ((status4 & STATUS_NAN) != 0))
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(v4), self.o.payload.fp8.eq(fp8),
                          self.o.payload.scale.eq(Mux(fp8, 0, scale4))]
@@ -233,5 +236,5 @@ class FGMPActQuant(wiring.Component):
         with m.If(self.status_clear):
             m.d.sync += self.status.eq(0)
         with m.Elif(advance & v4):
-            m.d.sync += self.status.eq(self.status | status4 | bad_inv_scale << 3)
+            m.d.sync += self.status.eq(self.status | status4 | Mux(bad_inv_scale, STATUS_BAD_INV_SCALE, 0))
         return m
