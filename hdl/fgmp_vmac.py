@@ -116,12 +116,18 @@ class FGMPVmac(wiring.Component):
         m = Module()
         lanes = self.blocks * BLOCK
 
-        # Credits: rows accepted and not yet delivered.
+        # Credits: rows accepted and not yet delivered; i.ready is a register, its next value chosen
+        # by comparisons of the count with constants (the count moves by at most one per cycle).
         outstanding = Signal(range(self.queue_depth + 1))
-        accepted_row = self.i.valid & self.i.ready & self.i.payload.last
+        ready = Signal(init=1)
+        accepted_row = self.i.valid & ready & self.i.payload.last
         delivered_row = self.o.valid & self.o.ready
         m.d.sync += outstanding.eq(outstanding + accepted_row - delivered_row)
-        m.d.comb += self.i.ready.eq(outstanding < self.queue_depth)
+        with m.If(accepted_row & ~delivered_row):
+            m.d.sync += ready.eq(outstanding < self.queue_depth - 1)
+        with m.Elif(delivered_row & ~accepted_row):
+            m.d.sync += ready.eq(1)
+        m.d.comb += self.i.ready.eq(ready)
 
         # Stage 0: input register. Stage 1: the block scales decoded, once per block.
         v0 = self._valid(m, "v0", self.i.valid & self.i.ready)

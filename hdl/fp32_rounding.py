@@ -13,7 +13,8 @@ Stages (one register each, no stall; :attr:`FP32Rounder.latency` = 9):
 5. right shift amount (0 .. width + 1), left shift amount (0 .. 23), biased exponent;
 6. right shift by a multiple of 16, with the sticky OR of the chunks shifted out (or the
    left shift of a short magnitude);
-7. right shift by 0 .. 15: kept bits, guard, sticky; both candidate exponents;
+7. right shift by 0 .. 15: kept bits, guard, sticky (both candidate exponents and their overflow
+   flags are formed a stage earlier);
 8. round to nearest even (the increment);
 9. renormalise after a carry into a new binade; pack (zero, subnormal, infinity, NaN).
 """
@@ -166,6 +167,9 @@ class FP32Rounder(wiring.Component):
         short6 = stage("r6_short", 1, left5 != 0)
         left_q6 = stage("r6_left_q", _KEPT, (Cat(s5["magnitude"][:24], Const(0, _KEPT)) << left5)[:_KEPT])
         biased6 = stage("r6_biased", signed(EXP_BITS), biased5)
+        biased6_up = stage("r6_biased_up", signed(EXP_BITS), biased5 + 1)
+        inf6 = stage("r6_inf", 1, biased5 >= 0xFF)
+        inf6_up = stage("r6_inf_up", 1, biased5 >= 0xFF - 1)
         zero6 = stage("r6_zero", 1, zero5)
 
         # 7: right shift by 0 .. 15; guard = bit right - 1 of the magnitude, sticky = all below it.
@@ -177,9 +181,9 @@ class FP32Rounder(wiring.Component):
         guard7 = stage("r7_guard", 1, ~short6 & fine[1])
         sticky7 = stage("r7_sticky", 1, ~short6 & (sticky6 | dropped | fine[0]))
         biased7 = stage("r7_biased", signed(EXP_BITS), biased6)
-        biased7_up = stage("r7_biased_up", signed(EXP_BITS), biased6 + 1)
-        inf7 = stage("r7_inf", 1, biased6 >= 0xFF)
-        inf7_up = stage("r7_inf_up", 1, biased6 >= 0xFF - 1)
+        biased7_up = stage("r7_biased_up", signed(EXP_BITS), biased6_up)
+        inf7 = stage("r7_inf", 1, inf6)
+        inf7_up = stage("r7_inf_up", 1, inf6_up)
         zero7 = stage("r7_zero", 1, zero6)
 
         # 8: round to nearest even.
