@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "E4M3_MAX", "STATUS_NAN", "STATUS_INF",
-           "STATUS_OVERFLOW", "STATUS_BAD_INV_SCALE", "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
+           "STATUS_OVERFLOW", "STATUS_WRITE_REFUSED", "SCALE_EXP_MIN", "SCALE_EXP_MAX", "ScoreWidths",
+           "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
 
 BLOCK = 16
 """Elements per FGMP / NVFP4 block (*FGMP dot product*)."""
@@ -26,8 +27,65 @@ E4M3_MAX = 448.0
 # Activation-unit status bits, per block and in the unit's sticky register (*FGMP activations*).
 STATUS_NAN = 1               # a NaN input element
 STATUS_INF = 2               # an infinite input element
-STATUS_OVERFLOW = 4          # a finite |x * inv_scale| above E4M3_MAX (FP8 saturates)
-STATUS_BAD_INV_SCALE = 8     # hardware only: a block left while inv_scale was not a positive finite FP32
+STATUS_OVERFLOW = 4          # a finite |x / s_t| above E4M3_MAX (FP8 saturates)
+STATUS_WRITE_REFUSED = 8     # hardware only: a sensitivity write to the active bank while blocks were in flight
+
+SCALE_EXP_MIN, SCALE_EXP_MAX = -128, 127
+"""Range of the activation tensor scale's exponent ``t`` (``s_t = 2**t``), a signed 8-bit register
+(*FGMP activations*)."""
+
+
+@dataclass(frozen=True)
+class ScoreWidths:
+    """How narrow the activation unit's block score is (*FGMP activations*, step 5).
+
+    Parameters
+    ----------
+    fraction_bits : int, 0 ... 5
+        ``F``: element differences are counted in units of ``u_b = ulp(s_b) / 2**(1 + F)``,
+        where ``ulp(s_b)`` is the E4M3 spacing at the block scale (an NVFP4 value is a whole
+        number of ``ulp(s_b) / 2``, so ``F`` is the number of bits below that grid).
+    significant_bits : int, 1 ... 6 + fraction_bits
+        ``p``: each difference, saturated at :attr:`diff_max`, is truncated to its ``p``
+        leading bits before it is squared. ``p = 6 + F`` keeps every bit.
+
+    Raises
+    ------
+    ValueError
+        A width outside its range (the exception names it).
+    """
+
+    fraction_bits: int = 2
+    significant_bits: int = 4
+
+    def __post_init__(self):
+        for name, value, low, high in (("fraction_bits", self.fraction_bits, 0, 5),
+                                       ("significant_bits", self.significant_bits, 1, 6 + self.fraction_bits)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"ScoreWidths.{name} must be an integer in [{low}, {high}], got {value!r}")
+
+    @property
+    def diff_bits(self) -> int:
+        """Width of a saturated difference magnitude: ``6 + F``."""
+        return 6 + self.fraction_bits
+
+    @property
+    def diff_max(self) -> int:
+        """Saturation of a difference magnitude, ``2**(6 + F) - 1`` (reached only by blocks
+        with an overflowing or infinite element)."""
+        return (1 << self.diff_bits) - 1
+
+    @property
+    def unit_exponent(self) -> int:
+        """The score counts units of ``2**unit_exponent`` (tensor-scale units squared):
+        ``-2 * (10 + F)``, the square of the finest ``u_b``."""
+        return -2 * (10 + self.fraction_bits)
+
+    @property
+    def score_bits(self) -> int:
+        """The score is an unsigned integer below ``2**score_bits``: 16 terms, 8-bit sensitivities,
+        squared differences, a block factor ``4**14`` at most."""
+        return 4 + 8 + 2 * self.diff_bits + 28
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ or ``s_t * s_b * e2m1(code)`` (NVFP4, ``s_b`` an E4M3 block scale). See
 
 Weights (offline, float64 policy):
     score_b = sum_i F_i * (Q4(w_i) - Q8(w_i))**2, FP8 iff score_b > threshold.
-Activations (run time, the hardware unit's integer arithmetic):
-    score_b = sum_c code_c * (2**10 * (deq4_c - deq8_c))**2 in tensor-scale units,
-    with ``code_c`` the 8-bit channel sensitivity; FP8 iff score_b > threshold.
+Activations (run time, the hardware unit's integer arithmetic, power-of-two ``s_t``):
+    score_b = 4**(e_b - 1) * sum_c code_c * D_c**2, with ``D_c`` the difference
+    ``|deq4_c| - |deq8_c|`` in units of the block scale's E4M3 spacing / 8, saturated and
+    truncated to 4 significant bits, and ``code_c`` the 8-bit channel sensitivity;
+    FP8 iff score_b > threshold.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import ml_dtypes
@@ -24,14 +27,16 @@ from . import formats
 from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
 from . import fgmp_dot
-from .facts import E4M3_MAX, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW
+from .facts import (E4M3_MAX, SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
+                    ScoreWidths)
 from .nvfp4 import block_scale_codes
 
 __all__ = [
-    "BLOCK", "FP8_MAX", "CLIP_CANDIDATES", "SCORE_FRACTION_BITS", "SENSITIVITY_CODE_MAX",
+    "BLOCK", "FP8_MAX", "CLIP_CANDIDATES", "SENSITIVITY_CODE_MAX", "ScoreWidths",
     "STATUS_NAN", "STATUS_INF", "STATUS_OVERFLOW", "INPUT_FORMATS",
     "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
-    "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_scores",
+    "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_tensor_scale",
+    "scale_exponent", "narrow_scores", "activation_scores",
     "calibrate_activation_threshold", "quantize_activations", "dot",
 ]
 
@@ -40,8 +45,6 @@ FP8_MAX = E4M3_MAX
 FP4_MAX = 6.0
 CLIP_CANDIDATES = (0, -1, 1, -2, -3, -4, -5, -6, -7, -8)
 """Block-scale code offsets tried by sensitivity-weighted clipping, in order of preference."""
-SCORE_FRACTION_BITS = 10
-"""deq4 - deq8 lies on a grid of 2**-10 (tensor-scale units); the score squares it as an integer."""
 SENSITIVITY_CODE_MAX = 255
 INPUT_FORMATS = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}
 
@@ -284,9 +287,96 @@ def round_to_input_format(x, input_format: str = "bf16") -> np.ndarray:
         return np.asarray(x, dtype=np.float64).astype(INPUT_FORMATS[input_format]).astype(np.float64)
 
 
-def _inverse_scale(tensor_scale) -> np.float64:
-    s = nvfp4.check_tensor_scale(tensor_scale)
-    return np.float64(np.float32(1.0 / np.float64(s)))
+def activation_tensor_scale(amax) -> np.float32:
+    """Power-of-two activation tensor scale for calibration amax: ``2**t``, ``t`` the least integer
+    with ``amax <= 448 * 2**t`` (so ``amax / s_t`` lies in ``(224, 448]``), clamped below at
+    ``2**SCALE_EXP_MIN``; 1.0 for ``amax = 0``.
+
+    Raises
+    ------
+    ValueError
+        ``amax`` negative, not finite, or above ``448 * 2**SCALE_EXP_MAX``.
+    """
+    a = float(amax)
+    if not np.isfinite(a) or a < 0:
+        raise ValueError(f"amax must be finite and non-negative, got {amax!r}")
+    if a == 0:
+        return np.float32(1.0)
+    _, e = math.frexp(a / FP8_MAX)                  # a / 448 < 2**e; the division may round, so adjust
+    t = e
+    while t > SCALE_EXP_MIN and a <= FP8_MAX * 2.0 ** (t - 1):
+        t -= 1
+    while a > FP8_MAX * 2.0 ** t:
+        t += 1
+    if t > SCALE_EXP_MAX:
+        raise ValueError(f"amax {amax!r} needs a tensor scale above 2**{SCALE_EXP_MAX}")
+    return np.float32(2.0 ** max(t, SCALE_EXP_MIN))
+
+
+def scale_exponent(tensor_scale) -> int:
+    """``t`` of an activation tensor scale ``s_t = 2**t`` (the unit's ``scale_exp`` register).
+
+    Raises
+    ------
+    ValueError
+        ``tensor_scale`` is not a power of two ``2**t`` with ``SCALE_EXP_MIN <= t <= SCALE_EXP_MAX``.
+    """
+    s = float(nvfp4.check_tensor_scale(tensor_scale))
+    m, e = math.frexp(s)
+    if m != 0.5 or not SCALE_EXP_MIN <= e - 1 <= SCALE_EXP_MAX:
+        raise ValueError(f"the activation tensor_scale must be a power of two 2**t with {SCALE_EXP_MIN} <= t "
+                         f"<= {SCALE_EXP_MAX} (see activation_tensor_scale), got {tensor_scale!r}")
+    return e - 1
+
+
+_E2M1_HALF_STEPS = np.array([0, 1, 2, 3, 4, 6, 8, 12], dtype=np.int64)
+"""Twice the E2M1 magnitude of each magnitude code."""
+
+
+def _magnitude_fields(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Significand (integer, hidden bit included) and ``max(exponent field, 1)`` of E4M3 codes."""
+    c = codes.astype(np.int64) & 0x7F
+    field = c >> 3
+    return np.where(field > 0, 8 + (c & 7), c & 7), np.maximum(field, 1)
+
+
+def narrow_scores(fp8: np.ndarray, fp4: np.ndarray, scale: np.ndarray, sens: np.ndarray,
+                  widths: ScoreWidths = ScoreWidths()) -> np.ndarray:
+    """Block scores of ``docs/numerics.md`` 4.2 step 5 from the unit's codes, in integers only.
+
+    Parameters
+    ----------
+    fp8, fp4 : ndarray of uint8, shape ``(..., n_blocks, 16)``
+        E4M3 and E2M1 codes of each element (NaN elements: E4M3 code 0).
+    scale : ndarray of uint8, shape ``(..., n_blocks)``
+        E4M3 block-scale codes.
+    sens : ndarray, shape of ``fp8``
+        8-bit channel sensitivity codes.
+    widths : ScoreWidths
+
+    Returns
+    -------
+    ndarray of int64, shape of ``scale``: the score in units of ``2**widths.unit_exponent``.
+    """
+    f, p = widths.fraction_bits, widths.significant_bits
+    m_s, e_s = _magnitude_fields(scale)
+    a = m_s[..., None] * _E2M1_HALF_STEPS[fp4.astype(np.int64) & 7] << f          # |Q4| / u_b
+    m8, e8 = _magnitude_fields(fp8)
+    shift = e8 - e_s[..., None] + 1 + f                                          # |Q8| / u_b = m8 * 2**shift
+    right = np.clip(-shift, 0, 8)
+    b = np.where(shift >= 0, m8 << np.maximum(shift, 0), (m8 + (1 << right >> 1)) >> right)   # half up
+    diff = np.minimum(np.abs(a - b), widths.diff_max)
+    drop = np.maximum(_bit_length(diff) - p, 0)
+    diff = diff >> drop << drop                                                  # p leading bits
+    terms = sens.astype(np.int64) * diff * diff
+    return terms.sum(axis=-1) << (2 * (e_s - 1))
+
+
+def _bit_length(v: np.ndarray) -> np.ndarray:
+    out = np.zeros(v.shape, np.int64)
+    for k in range(1, 16):
+        out += v >= (1 << k - 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -298,50 +388,52 @@ class _ActivationBlocks:
     status: np.ndarray
 
 
-def _activation_blocks(x, codes: np.ndarray, tensor_scale, input_format: str) -> _ActivationBlocks:
+def _activation_blocks(x, codes: np.ndarray, tensor_scale, input_format: str,
+                       widths: ScoreWidths) -> _ActivationBlocks:
+    if not isinstance(widths, ScoreWidths):
+        raise ValueError(f"widths must be a ScoreWidths, got {widths!r}")
+    t = scale_exponent(tensor_scale)
     x = round_to_input_format(x, input_format)
     if x.ndim == 0 or x.shape[-1] != codes.shape[0]:
         raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} channels but there are "
                          f"{codes.shape[0]} channel sensitivities")
-    y, _ = to_blocks(x * _inverse_scale(tensor_scale), BLOCK, -1)   # exact product
+    y, _ = to_blocks(np.ldexp(x, -t), BLOCK, -1)                     # exact: a power of two
     nan = np.isnan(y)
     finite_y = np.where(nan, 0.0, y)
     fp8 = formats.encode(y, "e4m3")
     scale = block_scale_codes(block_amax(finite_y), 1.0, FP4_MAX)
     fp4 = formats.encode(finite_y / formats.decode(scale, "e4m3")[..., None], "e2m1")
-    diff = _fp4_values(fp4, scale) - formats.decode(np.where(nan, 0, fp8), "e4m3")
-    grid = diff * 2 ** SCORE_FRACTION_BITS
-    assert np.array_equal(grid, np.rint(grid)), "deq4 - deq8 left the 2**-10 grid"
-    cb, _ = to_blocks(np.broadcast_to(codes, x.shape).astype(np.int64), BLOCK, -1)
-    scores = (cb * grid.astype(np.int64) ** 2).sum(axis=-1)
+    cb, _ = to_blocks(np.broadcast_to(codes, x.shape), BLOCK, -1)
+    scores = narrow_scores(np.where(nan, 0, fp8), fp4, scale, cb, widths)
     status = (nan.any(-1) * STATUS_NAN | np.isinf(y).any(-1) * STATUS_INF
               | (np.isfinite(y) & (np.abs(y) > FP8_MAX)).any(-1) * STATUS_OVERFLOW)
     return _ActivationBlocks(fp8, fp4, scale, scores, status.astype(np.uint8))
 
 
-def activation_scores(x, channel_fisher, *, tensor_scale, input_format: str = "bf16") -> np.ndarray:
-    """The unit's integer block scores (int64, below 2**56) for activations ``x``."""
+def activation_scores(x, channel_fisher, *, tensor_scale, input_format: str = "bf16",
+                      widths: ScoreWidths = ScoreWidths()) -> np.ndarray:
+    """The unit's integer block scores (int64, below ``2**widths.score_bits``) for activations ``x``."""
     codes, _ = sensitivity_codes(channel_fisher)
-    return _activation_blocks(x, codes, tensor_scale, input_format).scores
+    return _activation_blocks(x, codes, tensor_scale, input_format, widths).scores
 
 
 def calibrate_activation_threshold(x, channel_fisher, fp8_fraction: float, *, tensor_scale,
-                                   input_format: str = "bf16") -> int:
+                                   input_format: str = "bf16", widths: ScoreWidths = ScoreWidths()) -> int:
     """Integer threshold register value giving ``fp8_fraction`` on calibration activations."""
-    scores = activation_scores(x, channel_fisher, tensor_scale=tensor_scale, input_format=input_format)
+    scores = activation_scores(x, channel_fisher, tensor_scale=tensor_scale, input_format=input_format,
+                               widths=widths)
     t = threshold_for_fraction(scores, fp8_fraction)
     return -1 if t == -np.inf else int(t)
 
 
 def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,
-                         input_format: str = "bf16") -> FGMPTensor:
+                         input_format: str = "bf16", widths: ScoreWidths = ScoreWidths()) -> FGMPTensor:
     """Quantize activations exactly as the activation quantization unit does.
 
-    Per block of 16 channels, in tensor-scale units ``y = x * fp32(1 / s_t)``:
-    FP8 codes ``e4m3(y)``; NVFP4 scale ``max(e4m3(amax / 6), 2**-9)`` and codes
-    ``e2m1(y / s_b)`` (all RNE, saturating); integer score
-    ``sum code_c * (2**10 * (s_b*e2m1 - e4m3))**2``; FP8 iff ``score > threshold``
-    or the block holds a NaN (NaN elements become the E4M3 NaN code).
+    Per block of 16 channels, in tensor-scale units ``y = x / s_t`` (exact, ``s_t`` a power
+    of two): FP8 codes ``e4m3(y)``; NVFP4 scale ``max(e4m3(amax / 6), 2**-9)`` and codes
+    ``e2m1(y / s_b)`` (all RNE, saturating); the integer score of :func:`narrow_scores`; FP8
+    iff ``score > threshold`` or the block holds a NaN (NaN elements become the E4M3 NaN code).
 
     Parameters
     ----------
@@ -351,13 +443,22 @@ def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,
     threshold : int
         The threshold register (score units); -1 makes every block FP8.
     tensor_scale : float
-        FP32 tensor scale fixed offline; the unit holds its FP32 reciprocal.
+        The power-of-two tensor scale fixed offline (:func:`activation_tensor_scale`); the unit
+        holds its exponent.
     input_format : {"bf16", "fp16", "fp32"}
+    widths : ScoreWidths
+        The score's narrowing; the default is the hardware unit's.
+
+    Raises
+    ------
+    ValueError
+        A threshold that is not an integer, a tensor scale that is not a power of two in range,
+        channel count mismatch, unknown input format.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
         raise ValueError(f"threshold is the unit's integer register, got {threshold!r}")
     codes, _ = sensitivity_codes(channel_fisher)
-    b = _activation_blocks(x, codes, tensor_scale, input_format)
+    b = _activation_blocks(x, codes, tensor_scale, input_format, widths)
     modes = (b.scores > threshold) | ((b.status & STATUS_NAN) != 0)
     out_codes = np.where(modes[..., None], b.fp8, b.fp4).reshape(np.shape(x))
     return FGMPTensor(modes, out_codes, np.where(modes, 0, b.scale).astype(np.uint8),

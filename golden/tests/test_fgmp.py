@@ -1,5 +1,8 @@
 """FGMP policy, clipping and the activation unit's integer arithmetic."""
 
+import math
+from fractions import Fraction
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -109,11 +112,15 @@ def test_weight_bad_input(kwargs, match):
 
 # ---- activations -------------------------------------------------------------------
 
-def activation_reference(x, channel_fisher, threshold, s_t):
-    """The unit's arithmetic, written out with ml_dtypes casts and Python big-int sums."""
+def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWidths()):
+    """The unit's arithmetic written out from values: ml_dtypes casts, Fractions, Python big ints.
+
+    Also returns the largest unsaturated difference ``|A - B|`` of each block, to check the
+    bound the spec states.
+    """
+    f, p = widths.fraction_bits, widths.significant_bits
     x = np.asarray(x, np.float64).astype(ml_dtypes.bfloat16).astype(np.float64)
-    inv = np.float64(np.float32(1 / np.float64(s_t)))
-    y = (x * inv).reshape(x.shape[0], -1, 16)
+    y = (x / np.float64(s_t)).reshape(x.shape[0], -1, 16)
     top = 448.0
     e8 = np.clip(y, -top, top).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
     s_b = (np.abs(y).max(-1) / 6).clip(0, top).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
@@ -123,44 +130,82 @@ def activation_reference(x, channel_fisher, threshold, s_t):
     codes = np.where(channel_fisher > 0, np.maximum(np.rint(255 * channel_fisher / fmax), 1), 0)
     codes = codes.reshape(-1, 16)
     scores = np.zeros(y.shape[:2], dtype=object)
+    widest = np.zeros(y.shape[:2], dtype=np.int64)
+    unit = Fraction(2) ** (-10 - f)                                  # the finest u_b
     for r in range(y.shape[0]):
         for b in range(y.shape[1]):
-            d = ((e4[r, b] - e8[r, b]) * 1024).astype(np.int64)
-            scores[r, b] = sum(int(c) * int(v) ** 2 for c, v in zip(codes[b], d))
+            ulp = Fraction(2) ** max(math.floor(math.log2(s_b[r, b])) - 3, -9)   # E4M3 spacing at s_b
+            u = ulp / 2 ** (1 + f)
+            total = 0
+            for c, q4, q8 in zip(codes[b], e4[r, b], e8[r, b]):
+                a = abs(Fraction(q4)) / u
+                assert a.denominator == 1
+                wide = abs(int(a) - math.floor(abs(Fraction(q8)) / u + Fraction(1, 2)))
+                widest[r, b] = max(widest[r, b], wide)
+                diff = min(wide, widths.diff_max)
+                drop = max(diff.bit_length() - p, 0)
+                diff = diff >> drop << drop
+                total += int(c) * diff ** 2
+            scores[r, b] = int(total * (u / unit) ** 2)
     modes = scores > threshold
     values = np.where(modes[..., None], e8, e4) * np.float64(s_t)
-    return scores.astype(np.int64), modes, values.reshape(x.shape)
+    return scores.astype(np.int64), modes, values.reshape(x.shape), widest
 
 
 def activations(rng, rows=16, channels=128):
     return rng.standard_normal((rows, channels)) * np.exp(1.5 * rng.standard_normal(channels))
 
 
-def test_activation_unit_matches_written_out_reference(rng):
+@pytest.mark.parametrize("widths", [fgmp.ScoreWidths(), fgmp.ScoreWidths(0, 1), fgmp.ScoreWidths(1, 3),
+                                    fgmp.ScoreWidths(5, 11)], ids=lambda w: f"F{w.fraction_bits}-p{w.significant_bits}")
+def test_activation_unit_matches_written_out_reference(rng, widths):
     x = activations(rng)
     cf = rng.random(128) ** 3
-    s_t = fgmp.tensor_scale_for(x)
-    t = fgmp.calibrate_activation_threshold(x, cf, 0.3, tensor_scale=s_t)
-    q = fgmp.quantize_activations(x, cf, t, tensor_scale=s_t)
-    scores, modes, values = activation_reference(x, cf, t, s_t)
+    s_t = fgmp.activation_tensor_scale(np.abs(x).max())
+    t = fgmp.calibrate_activation_threshold(x, cf, 0.3, tensor_scale=s_t, widths=widths)
+    q = fgmp.quantize_activations(x, cf, t, tensor_scale=s_t, widths=widths)
+    scores, modes, values, widest = activation_reference(x, cf, t, s_t, widths)
     np.testing.assert_array_equal(q.scores, scores)
     np.testing.assert_array_equal(q.modes, modes)
     np.testing.assert_array_equal(q.dequantize(), values)
     assert abs(q.fp8_fraction - 0.3) <= 1 / q.modes.size
-    assert (q.scores < 2 ** 56).all()
+    assert (q.scores < 2 ** widths.score_bits).all()
     assert (q.status & (fgmp.STATUS_NAN | fgmp.STATUS_INF) == 0).all()   # BF16 rounding may overflow 448
+    assert (widest[q.status == 0] <= 42 * 2 ** widths.fraction_bits).all()   # the spec's bound: no saturation
+
+
+@given(st.lists(st.floats(-1e4, 1e4, allow_nan=False, width=32), min_size=16, max_size=16),
+       st.integers(-4, 4), st.integers(0, 5))
+def test_differences_saturate_only_in_overflowing_blocks(values, exp, f):
+    widths = fgmp.ScoreWidths(f, 6 + f)
+    x = np.array([values]) * 2.0 ** (exp * 10)
+    s_t = fgmp.activation_tensor_scale(np.abs(x).max()) * 2 ** abs(exp)    # some blocks far below amax
+    cf = np.ones(16)
+    q = fgmp.quantize_activations(x, cf, 0, tensor_scale=s_t, widths=widths)
+    scores, _, _, widest = activation_reference(x, cf, 0, s_t, widths)
+    np.testing.assert_array_equal(q.scores, scores)
+    assert widest.max() <= 42 * 2 ** f + 0.5
+
+
+def test_tensor_scale_is_the_least_power_of_two_that_fits():
+    for amax in (448.0, 448.0 * 2 ** -40, 1.0, 3e5, np.nextafter(448.0, 1e9)):
+        s = fgmp.activation_tensor_scale(amax)
+        assert math.frexp(float(s))[0] == 0.5 and 224 < amax / s <= 448
+    assert fgmp.activation_tensor_scale(0.0) == 1.0
+    assert fgmp.activation_tensor_scale(1e-300) == 2.0 ** fgmp.SCALE_EXP_MIN
+    assert fgmp.scale_exponent(fgmp.activation_tensor_scale(448.0 * 2 ** 5)) == 5
 
 
 def test_activation_threshold_extremes(rng):
     x = activations(rng, 4, 64)
-    s_t = fgmp.tensor_scale_for(x)
+    s_t = fgmp.activation_tensor_scale(np.abs(x).max())
     assert fgmp.quantize_activations(x, np.ones(64), -1, tensor_scale=s_t).modes.all()
     assert not fgmp.quantize_activations(x, np.ones(64), 2 ** 62, tensor_scale=s_t).modes.any()
 
 
 def test_activation_nan_inf_and_overflow_are_flagged_and_saturate(rng):
     x = activations(rng, 3, 32)
-    s_t = 2 * fgmp.tensor_scale_for(x)                   # headroom: only the injected value overflows
+    s_t = 2 * fgmp.activation_tensor_scale(np.abs(x).max())   # headroom: only the injected value overflows
     x[0, 3], x[1, 5], x[2, 20] = np.nan, -np.inf, 1e3 * np.abs(x).max()
     q = fgmp.quantize_activations(x, np.ones(32), 2 ** 62, tensor_scale=s_t)
     assert q.status[:, 0].tolist() == [fgmp.STATUS_NAN, fgmp.STATUS_INF, 0]
@@ -180,6 +225,14 @@ def test_sensitivity_codes_keep_small_channels():
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(16), 0, tensor_scale=1.0), "channels"),
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0.5, tensor_scale=1.0), "integer"),
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=-1), "tensor_scale"),
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=0.3), "power of two"),
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=2.0 ** -140), "power of two"),
+    (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=1.0, widths=(2, 4)), "widths"),
+    (lambda: fgmp.ScoreWidths(6, 4), "fraction_bits"),
+    (lambda: fgmp.ScoreWidths(2, 9), "significant_bits"),
+    (lambda: fgmp.activation_tensor_scale(-1.0), "amax"),
+    (lambda: fgmp.activation_tensor_scale(np.inf), "amax"),
+    (lambda: fgmp.activation_tensor_scale(1e300), "2\\*\\*127"),
     (lambda: fgmp.round_to_input_format(np.ones(2), "fp12"), "fp12"),
     (lambda: fgmp.sensitivity_codes(np.ones((2, 2))), "vector"),
 ])

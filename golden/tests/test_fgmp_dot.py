@@ -80,7 +80,7 @@ def quantized_pair(rng, rows_w, rows_a, channels=64):
     x = rng.standard_normal((rows_a, channels)) * 3 if rows_a else rng.standard_normal(channels) * 3
     wq = fgmp.quantize_weights(w, np.ones_like(w), 0.5)
     fisher = np.ones(channels)
-    s_t = fgmp.tensor_scale_for(x)
+    s_t = fgmp.activation_tensor_scale(np.abs(x).max())
     threshold = fgmp.calibrate_activation_threshold(x, fisher, 0.5, tensor_scale=s_t)
     return wq, fgmp.quantize_activations(x, fisher, threshold, tensor_scale=s_t)
 

@@ -113,32 +113,53 @@ def unpack_ratios(layers, calib, rows: int = 64) -> dict:
     return out
 
 
+SCORE_WIDTHS = ((1, 4), (2, 3), (2, 4), (2, 8), (4, 4))
+"""``(F, p)`` of the activation scores the report compares (``docs/numerics.md`` 4.2); (2, 4) is the unit's."""
+
+
 def activation_decisions(layers, calib, fraction: float = 0.25) -> dict:
-    """How often the unit's integer decision differs from the ideal floating-point one.
+    """How often the unit's integer decision differs from the ideal floating-point one, per score width.
 
     Ideal: ``sum F_c (Q4 - Q8)**2`` with the unquantized channel sensitivities
     ``F_c = sum_i W_ic**2`` and a float threshold for the same fraction; hardware:
-    the unit's integer score with 8-bit codes. Both see the same BF16 inputs and
-    quantized values, so they differ only through the 8-bit sensitivities.
+    the unit's narrow integer score with 8-bit codes. Both see the same BF16 inputs,
+    power-of-two tensor scale and quantized values, so they differ only through the
+    8-bit sensitivities and the score's narrowing.
     """
-    total = differ = 0
-    distances = []
+    widths = [fgmp.ScoreWidths(f, p) for f, p in SCORE_WIDTHS]
+    total, differ, distances = 0, [0] * len(widths), [[] for _ in widths]
     for name, (w, _) in layers.items():
         x = fgmp.round_to_input_format(calib.inputs[name], "bf16")
         channel = (w.astype(np.float64) ** 2).sum(0)
-        s_t = np.float32(calib.amax[name] / fgmp.FP8_MAX)
-        t_hw = fgmp.calibrate_activation_threshold(x, channel, fraction, tensor_scale=s_t)
-        hw = fgmp.quantize_activations(x, channel, t_hw, tensor_scale=s_t).modes
+        s_t = fgmp.activation_tensor_scale(calib.amax[name])
         ideal_scores = fgmp.block_scores(x, channel, tensor_scale=s_t)
         t_ideal = fgmp.threshold_for_fraction(ideal_scores, fraction)
         ideal = ideal_scores > t_ideal
-        mask = hw != ideal
-        total += hw.size
-        differ += int(mask.sum())
-        distances += list(np.abs(ideal_scores[mask] - t_ideal) / max(t_ideal, 1e-300))
-    return {"fraction": fraction, "blocks": total, "differ": differ, "rate": differ / max(total, 1),
-            "median_relative_distance": float(np.median(distances)) if distances else 0.0,
-            "max_relative_distance": float(np.max(distances)) if distances else 0.0}
+        total += ideal.size
+        for j, wd in enumerate(widths):
+            t_hw = fgmp.calibrate_activation_threshold(x, channel, fraction, tensor_scale=s_t, widths=wd)
+            mask = fgmp.quantize_activations(x, channel, t_hw, tensor_scale=s_t, widths=wd).modes != ideal
+            differ[j] += int(mask.sum())
+            distances[j] += list(np.abs(ideal_scores[mask] - t_ideal) / max(t_ideal, 1e-300))
+    rows = [{"fraction_bits": wd.fraction_bits, "significant_bits": wd.significant_bits,
+             "unit": wd == fgmp.ScoreWidths(), "differ": n, "rate": n / max(total, 1),
+             "median_relative_distance": float(np.median(d)) if d else 0.0,
+             "max_relative_distance": float(np.max(d)) if d else 0.0}
+            for wd, n, d in zip(widths, differ, distances)]
+    unit = next(r for r in rows if r["unit"])
+    return {"fraction": fraction, "blocks": total, **unit, "widths": rows}
+
+
+def score_width_area() -> dict[tuple[int, int], int]:
+    """LUT4 without DSPs of the activation unit (BF16) per score width, from ``fpga/build/results.json``."""
+    path = REPO / "fpga" / "build" / "results.json"
+    out = {}
+    if path.exists():
+        for r in json.loads(path.read_text()).get("results", []):
+            parts = str(r.get("config", "")).split("-")
+            if len(parts) == 4 and parts[:2] == ["actquant", "bf16"] and r.get("lut4_nodsp"):
+                out[(int(parts[2][1:]), int(parts[3][1:]))] = int(r["lut4_nodsp"])
+    return out
 
 
 # ---------------------------------------------------------------------------------- output
@@ -209,6 +230,33 @@ def plots(results: dict) -> dict[str, str]:
     figs["traffic"] = _png(fig)
     plt.close(fig)
     return figs
+
+
+def score_width_plot(decisions: dict, area: dict) -> str:
+    """Disagreement with the ideal decision against the unit's LUT4, one point per score width."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = decisions["widths"]
+    have = [r for r in rows if (r["fraction_bits"], r["significant_bits"]) in area]
+    if have:
+        xs = [area[(r["fraction_bits"], r["significant_bits"])] for r in have]
+        ax.set_xlabel("activation unit (BF16), LUT4 without DSPs")
+    else:
+        have, xs = rows, list(range(len(rows)))
+        ax.set_xlabel("score width (no LUT4 figures in fpga/build/results.json yet)")
+    ax.scatter(xs, [100 * r["rate"] for r in have], color=["C3" if r["unit"] else "C0" for r in have])
+    for x, r in zip(xs, have):
+        ax.annotate(f"F={r['fraction_bits']} p={r['significant_bits']}", (x, 100 * r["rate"]), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.axhline(0.25, color="grey", linestyle=":", label="0.25 % (goal)")
+    ax.set_ylabel("blocks decided unlike the ideal (%)")
+    ax.set_title("Activation score width: area against decision quality (red: the unit)")
+    ax.legend()
+    out = _png(fig)
+    plt.close(fig)
+    return out
 
 
 def smartquant_section(summaries) -> tuple[list[str], list[str]]:
@@ -362,11 +410,22 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
                               "bits/elem", "cosine mean"], fgmp_rows)
     md += ["## FGMP fraction sweep", "", fgmp_md, ""]
     decision_line = (f"On the real layer inputs ({decisions['blocks']:,} BF16 blocks, {decisions['fraction']:.0%} FP8), "
-                     f"the activation unit's integer decision (8-bit channel sensitivities) differs from the ideal "
+                     f"the activation unit's integer decision (narrow score, 8-bit channel sensitivities) differs from the ideal "
                      f"floating-point decision in {decisions['differ']} blocks ({decisions['rate']:.3%}); those "
                      f"blocks' ideal scores lie at a median {decisions['median_relative_distance']:.2%} (at most "
                      f"{decisions['max_relative_distance']:.2%}) from the ideal threshold.")
-    md += ["### Activation decisions: hardware rule against the ideal", "", decision_line, ""]
+    area = score_width_area()
+    width_rows = [[f"F={r['fraction_bits']}, p={r['significant_bits']}" + (" (the unit)" if r["unit"] else ""),
+                   r["differ"], f"{r['rate']:.3%}", f"{r['median_relative_distance']:.2%}",
+                   area.get((r["fraction_bits"], r["significant_bits"]), "–")] for r in decisions["widths"]]
+    width_md, width_h = _table(["score widths", "blocks that differ", "disagreement", "median distance to threshold",
+                                "LUT4 without DSPs (BF16 unit)"], width_rows)
+    area_note = ("LUT4 from `fpga/build/results.json`; a '–' means that configuration has not been run: "
+                 "`.venv/bin/python -m fpga.flow " + " ".join(f"actquant-bf16-f{f}-p{p}" for f, p in SCORE_WIDTHS)
+                 + "`.")
+    md += ["### Activation decisions: hardware rule against the ideal", "", decision_line, "",
+           "Per score width (`docs/numerics.md` 4.2: `F` fraction bits below the block scale's grid, `p` "
+           "significant bits kept of each difference):", "", width_md, "", area_note, ""]
     detail = ["FP8 (E4M3, W+A)", "NVFP4 (W+A)", "MXFP4 (W+A)", "FGMP fisher-proxy 25% FP8", "SmartQuant k=4",
               f"HGQ beta={HGQ_BETAS[1]:g}"]
     layer_rows = [[name] + [results[d]["sqnr_db_per_layer"][name] for d in detail] for name in layers]
@@ -381,6 +440,7 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
            "rows per layer; ratio = unpacked GEMM size / original (A = activations, B = weights). Every "
            "product was checked equal to the integer GEMM.", "", unpack_md, ""]
     figs = plots(results)
+    figs["score_widths"] = score_width_plot(decisions, area)
     hw_md, hw_h = hardware_section()
     md += hw_md
     OUT.mkdir(exist_ok=True)
@@ -394,8 +454,10 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
         body += ["<h2>Weight sensitivity per layer</h2>", sens_h]
     body += [
              f'<h2>Plots</h2><img src="data:image/png;base64,{figs["pareto"]}">'
-             f'<img src="data:image/png;base64,{figs["fgmp"]}"><img src="data:image/png;base64,{figs["traffic"]}">',
-             "<h2>FGMP fraction sweep</h2>", fgmp_h, f"<p>{html.escape(decision_line)}</p>", "<h2>Weight SQNR per layer (dB)</h2>", layer_h,
+             f'<img src="data:image/png;base64,{figs["fgmp"]}"><img src="data:image/png;base64,{figs["traffic"]}">'
+             f'<img src="data:image/png;base64,{figs["score_widths"]}">',
+             "<h2>FGMP fraction sweep</h2>", fgmp_h, f"<p>{html.escape(decision_line)}</p>", width_h,
+             f"<p>{html.escape(area_note)}</p>", "<h2>Weight SQNR per layer (dB)</h2>", layer_h,
              "<h2>IM-Unpack ratio per layer</h2>", unpack_h] + hw_h
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;"
              "font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"

@@ -134,7 +134,7 @@ def fgmp_scheme(layers, calib, *, fraction, policy, fisher_file=None, seed=0, **
             channel = np.ones(w.shape[1])
         else:
             channel = rng.random(w.shape[1])
-        s_t = np.float32(calib.amax[name] / fgmp.FP8_MAX)
+        s_t = fgmp.activation_tensor_scale(calib.amax[name])
         act_t = fgmp.calibrate_activation_threshold(calib.inputs[name], channel, fraction, tensor_scale=s_t)
         act_cfg[name] = (channel, act_t, s_t)
     act_fraction = []

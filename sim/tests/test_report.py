@@ -48,3 +48,24 @@ def test_fgmp_hits_its_weight_fraction(setup):
     r = run(setup, "fgmp", fraction=0.25, policy="fisher-proxy")
     assert r["info"]["weight_fp8_fraction"] == pytest.approx(0.25, abs=1e-3)
     assert 0.1 < r["info"]["act_fp8_fraction"] < 0.4
+
+
+def test_activation_decisions_cover_every_score_width(setup):
+    layers, calib = setup[4], setup[5]
+    few = dict(list(layers.items())[:3])
+    d = report.activation_decisions(few, calib)
+    assert [(r["fraction_bits"], r["significant_bits"]) for r in d["widths"]] == list(report.SCORE_WIDTHS)
+    assert sum(r["unit"] for r in d["widths"]) == 1 and d["rate"] == next(r for r in d["widths"] if r["unit"])["rate"]
+    assert all(0 <= r["rate"] < 0.05 for r in d["widths"])
+    assert d["blocks"] == sum(calib.inputs[n].shape[0] * calib.inputs[n].shape[1] // 16 for n in few)
+    assert report.score_width_plot(d, {}) and report.score_width_plot(d, {(2, 4): 1000})
+
+
+def test_score_width_area_reads_the_flow_results(tmp_path, monkeypatch):
+    build = tmp_path / "fpga" / "build"
+    build.mkdir(parents=True)
+    (build / "results.json").write_text(
+        '{"results": [{"config": "actquant-bf16-f2-p4", "lut4_nodsp": 5000}, {"config": "actquant-bf16", '
+        '"lut4_nodsp": 6000}, {"config": "vmac-mixed-x1", "lut4_nodsp": 1}]}')
+    monkeypatch.setattr(report, "REPO", tmp_path)
+    assert report.score_width_area() == {(2, 4): 5000}
