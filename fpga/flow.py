@@ -30,6 +30,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from golden.facts import SCORE_WIDTHS_TRIED
+
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
 FLOW_VERSION = "3"                    # 2: scan harness and real I/O; 3: ECP5 DSP instances where a block has them
@@ -67,9 +69,10 @@ def _lane():
     return FP8ProductLane()
 
 
-def _act_quant():
+def _act_quant(input_format="bf16", widths=None):
+    from golden.facts import ScoreWidths
     from hdl.fgmp_act_quant import FGMPActQuant
-    return FGMPActQuant("bf16", 4096)
+    return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths())
 
 
 def _smartquant(n_groups, n_buffers, lane_bits):
@@ -96,7 +99,12 @@ CONFIGS = [
              dsp=True)
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("lane-e4m3-product", _lane, {"lanes": 1}, ice40=True),
-    Config("actquant-bf16", _act_quant, {"input_format": "bf16", "max_channels": 4096}),
+    *[Config(f"actquant-{fmt}", partial(_act_quant, fmt), {"input_format": fmt, "max_channels": 4096}, dsp=False)
+      for fmt in ("bf16", "fp16", "fp32")],
+    # The score widths the report compares (the default, F = 2 and p = 4, is actquant-bf16).
+    *[Config(f"actquant-bf16-f{f}-p{p}", partial(_act_quant, "bf16", (f, p)),
+             {"input_format": "bf16", "max_channels": 4096, "fraction_bits": f, "significant_bits": p})
+      for f, p in SCORE_WIDTHS_TRIED if (f, p) != (2, 4)],
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
     *[Config(f"smartquant-g{groups}-b{buffers}-l{lane}", partial(_smartquant, groups, buffers, lane),

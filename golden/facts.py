@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "E4M3_MAX", "STATUS_NAN", "STATUS_INF",
-           "STATUS_OVERFLOW", "STATUS_WRITE_REFUSED", "SCALE_EXP_MIN", "SCALE_EXP_MAX", "ScoreWidths",
+           "STATUS_OVERFLOW", "STATUS_WRITE_REFUSED", "SCALE_EXP_MIN", "SCALE_EXP_MAX", "ScoreWidths", "SCORE_WIDTHS_TRIED",
            "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
 
 BLOCK = 16
@@ -28,11 +28,12 @@ E4M3_MAX = 448.0
 STATUS_NAN = 1               # a NaN input element
 STATUS_INF = 2               # an infinite input element
 STATUS_OVERFLOW = 4          # a finite |x / s_t| above E4M3_MAX (FP8 saturates)
-STATUS_WRITE_REFUSED = 8     # hardware only: a sensitivity write to the active bank while blocks were in flight
+STATUS_WRITE_REFUSED = 8     # hardware only: a refused write (active bank while busy, scale exponent out of range)
 
-SCALE_EXP_MIN, SCALE_EXP_MAX = -128, 127
-"""Range of the activation tensor scale's exponent ``t`` (``s_t = 2**t``), a signed 8-bit register
-(*FGMP activations*)."""
+SCALE_EXP_MIN, SCALE_EXP_MAX = -100, 127
+"""Range of the activation tensor scale's exponent ``t`` (``s_t = 2**t``), held in a signed 8-bit
+register (*FGMP activations*). From -100 up, BF16 and FP32 subnormal inputs (below ``2**-126``)
+give ``|y| < 2**-26`` and quantize as signed zeros."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class ScoreWidths:
         """The score is an unsigned integer below ``2**score_bits``: 16 terms, 8-bit sensitivities,
         squared differences, a block factor ``4**14`` at most."""
         return 4 + 8 + 2 * self.diff_bits + 28
+
+
+SCORE_WIDTHS_TRIED = ((1, 4), (2, 3), (2, 4), (2, 8), (4, 4))
+"""``(F, p)`` of the score widths the report and the flow compare (*FGMP activations*); the
+unit's default ``ScoreWidths()`` is among them."""
 
 
 @dataclass(frozen=True)

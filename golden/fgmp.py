@@ -37,7 +37,7 @@ __all__ = [
     "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
     "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_tensor_scale",
     "scale_exponent", "narrow_scores", "activation_scores",
-    "calibrate_activation_threshold", "quantize_activations", "dot",
+    "calibrate_activation_threshold", "quantize_activations", "quantize_activations_by_codes", "dot",
 ]
 
 BLOCK = 16
@@ -455,9 +455,26 @@ def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,
         A threshold that is not an integer, a tensor scale that is not a power of two in range,
         channel count mismatch, unknown input format.
     """
+    codes, _ = sensitivity_codes(channel_fisher)
+    return quantize_activations_by_codes(x, codes, threshold, tensor_scale=tensor_scale, input_format=input_format,
+                                         widths=widths)
+
+
+def quantize_activations_by_codes(x, channel_codes, threshold: int, *, tensor_scale, input_format: str = "bf16",
+                                  widths: ScoreWidths = ScoreWidths()) -> FGMPTensor:
+    """:func:`quantize_activations` with the 8-bit channel sensitivity codes the unit's memory holds.
+
+    Raises
+    ------
+    ValueError
+        ``channel_codes`` not a vector of integers in 0 ... 255, and the errors of
+        :func:`quantize_activations`.
+    """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
         raise ValueError(f"threshold is the unit's integer register, got {threshold!r}")
-    codes, _ = sensitivity_codes(channel_fisher)
+    codes = np.asarray(channel_codes)
+    if codes.ndim != 1 or codes.dtype.kind not in "iu" or (codes.size and (codes.min() < 0 or codes.max() > 255)):
+        raise ValueError(f"channel_codes must be a vector of integers in [0, 255], got {channel_codes!r}")
     b = _activation_blocks(x, codes, tensor_scale, input_format, widths)
     modes = (b.scores > threshold) | ((b.status & STATUS_NAN) != 0)
     out_codes = np.where(modes[..., None], b.fp8, b.fp4).reshape(np.shape(x))

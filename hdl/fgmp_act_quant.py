@@ -1,14 +1,16 @@
 """FGMP activation quantization unit: per block of 16, choose NVFP4 or FP8 on the fly.
 
 Bit-exact with :func:`golden.fgmp.quantize_activations`; the arithmetic is
-``docs/numerics.md`` section 4.2. Per block and cycle:
+``docs/numerics.md`` section 4.2. A free-running pipeline, one block per cycle:
 
-1. ``y = x * r`` exactly (``r`` = FP32 reciprocal of the tensor scale), kept as
-   a rounding key (exponent, 8 significant bits, sticky) — see :mod:`hdl.rounding_key`.
-2. FP8 codes ``rne(y, E4M3)``; the block max; ``s_b = max(rne(amax / 6, E4M3), 2**-9)``.
-3. E2M1 codes of ``y / s_b`` by comparing ``|y|`` with the 7 midpoints times ``s_b``.
-4. ``score = sum code_c * (2**10 * (s_b * e2m1 - e4m3))**2`` with 8-bit channel
-   sensitivities from on-chip memory; FP8 iff ``score > threshold`` or a NaN is present.
+1. accept: the block, its copy of the configuration, the read of its sensitivity row;
+2. a rounding key of each ``y = x * 2**-t`` (exponent, 8 significant bits, sticky —
+   :mod:`hdl.rounding_key`); no multiplier, the tensor scale is a power of two;
+3. FP8 codes ``rne(y, E4M3)`` and the block flags; the block max (a tree over the keys,
+   over three stages); ``s_b = max(rne(amax / 6, E4M3), 2**-9)`` (three stages);
+4. E2M1 codes of ``y / s_b`` by comparing ``|y|`` with the 7 thresholds ``s_b * midpoint``;
+5. the narrow score (:class:`hdl.fgmp_act_score.ActScore`), compared with the block's threshold;
+6. the result queue (:class:`hdl.credit_queue.CreditQueue`), which alone sees ``o.ready``.
 
 Output blocks use the VMAC's operand layout (``hdl.fgmp_layout.block_layout("mixed")``).
 """
@@ -18,20 +20,23 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.facts import E4M3_MAX, STATUS_BAD_INV_SCALE, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW
+from golden.facts import (SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
+                          STATUS_WRITE_REFUSED, ScoreWidths)
 
+from .credit_queue import CreditQueue
+from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
-from .fp32 import FP32
-from .rounding_key import (RoundingKey, encode_key_e4m3, key_const, key_div6_e4m3, key_from_product,
-                           key_from_small_int, key_magnitude_eq, key_magnitude_gt)
-from .small_float import e2m1_mantissa_shift, e4m3_mantissa_shift
+from .pipeline import delay, reg, valid_reg
+from .const_compare import below
+from .rounding_key import (EXP_WIDTH, RoundingKey, encode_key_e4m3, key_div6_e4m3, key_from_product,
+                           key_from_small_int)
+from .small_float import e4m3_mantissa_shift
 
 __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 _E2M1_MIDPOINTS_X4 = (1, 3, 5, 7, 10, 14, 20)        # midpoints between E2M1 magnitudes, times 4
-_DIFF_BITS = 24                                       # |2**10 * (deq4 - deq8)| < 2**22
-_SCORE_BITS = 57
+_FRONT_STAGES = 10                                    # accept ... E2M1 codes (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -41,200 +46,261 @@ class FGMPActQuant(wiring.Component):
     ----------
     input_format : {"bf16", "fp16", "fp32"}
     max_channels : int
-        Capacity of the channel-sensitivity memory: 16 times a power of two, so every
-        ``block`` index is a valid address. The memory keeps its contents across reset.
+        Channels per sensitivity bank: 16 times a power of two, so every ``block`` index is
+        a valid address. The memory (two banks) keeps its contents across reset.
+    widths : golden.facts.ScoreWidths
+        The score's narrowing (``docs/numerics.md`` 4.2); the default is the specified unit.
 
     Members
     -------
     i : In(stream.Signature({"values": 16 x input format, "block": channel block index}))
     o : Out(stream.Signature(block_layout("mixed")))
-        ``fp8`` mode bit, 16 codes (E4M3, or E2M1 in the low nibble), E4M3
-        block scale (0 for FP8 blocks).
-    inv_scale : In(32)
-        FP32 ``fp32(1 / s_t)`` (configuration), a positive finite non-zero value. Blocks
-        quantized under any other pattern (zero, negative, infinite, NaN) are meaningless and
-        set status bit 8.
-    threshold : In(signed(64))
-        Score threshold (configuration); -1 makes every block FP8.
-    sens_addr, sens_data, sens_we : In
-        Write port of the sensitivity memory: 16 8-bit codes per channel block. Write only
-        while no block is in flight; a write racing a read of the same row is not defined.
+        ``fp8`` mode bit, 16 codes (E4M3, or E2M1 in the low nibble), E4M3 block scale
+        (0 for FP8 blocks).
+    cfg_scale_exp : In(signed(8)), cfg_threshold : In(signed(64)), cfg_bank : In(1), cfg_we : In(1)
+        Configuration write: ``s_t = 2**cfg_scale_exp``, the score threshold (-1: every block
+        FP8) and the active sensitivity bank, registered together when ``cfg_we`` is high.
+        A block accepted in the cycle of the write or before uses the old configuration, a
+        later one the new; every block carries its own copy through the pipeline.
+    sens_bank, sens_addr, sens_data, sens_we : In
+        Write port of the sensitivity memory: 16 8-bit codes per row. A write to the
+        inactive bank always proceeds; a write to the active bank only while the unit is
+        idle (no block in flight, ``i.valid`` low), otherwise it is refused (nothing is
+        written) and status bit 8 is set.
     status : Out(4)
-        Sticky OR of the block status bits: 1 NaN seen, 2 Inf seen, 4 a finite
-        ``|y| > 448`` (FP8 saturation); and 8 a block left while ``inv_scale`` was not a
-        positive finite non-zero FP32. ``status_clear`` clears it.
+        Sticky: 1 NaN seen, 2 Inf seen, 4 a finite ``|y| > 448`` (FP8 saturation), ORed in
+        as blocks leave; 8 a refused sensitivity write. ``status_clear`` clears it.
+
+    Attributes
+    ----------
+    latency : int
+        Cycles from a block's acceptance to its ``o.valid`` with ``o.ready`` high.
+    queue_depth : int
+        Blocks accepted but not delivered, at most (``i.ready`` falls at that count).
+
+    Reset drops every block in flight and sets ``scale_exp = 0``, ``threshold = -1``, bank 0.
 
     Raises
     ------
     ValueError
-        Unknown input format, or ``max_channels`` not 16 times a power of two.
+        Unknown input format, ``max_channels`` not 16 times a power of two, ``widths`` not a
+        ``ScoreWidths``.
     """
 
-    def __init__(self, input_format: str = "bf16", max_channels: int = 4096):
+    def __init__(self, input_format: str = "bf16", max_channels: int = 4096, widths: ScoreWidths = ScoreWidths()):
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {sorted(INPUT_FORMATS)}, got {input_format!r}")
         if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < BLOCK \
                 or max_channels % BLOCK or (max_channels // BLOCK) & (max_channels // BLOCK - 1):
             raise ValueError(f"max_channels must be {BLOCK} times a power of two (so every block index "
                              f"addresses the sensitivity memory), got {max_channels!r}")
+        if not isinstance(widths, ScoreWidths):
+            raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.input_format = input_format
         self.ebits, self.mbits = INPUT_FORMATS[input_format]
         self.depth = max_channels // BLOCK
+        self.widths = widths
+        self._score = ActScore(widths)
+        self._pipeline = _FRONT_STAGES + self._score.latency + 1     # accept ... decision register
+        self.latency = self._pipeline + 3                            # output register + FIFO (2)
+        self.queue_depth = self.latency + 2
         width = 1 + self.ebits + self.mbits
+        index = unsigned(max(1, (self.depth - 1).bit_length()))
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
-                "values": data.ArrayLayout(unsigned(width), BLOCK),
-                "block": unsigned(max(1, (self.depth - 1).bit_length()))}))),
+                "values": data.ArrayLayout(unsigned(width), BLOCK), "block": index}))),
             "o": Out(stream.Signature(block_layout("mixed"))),
-            "inv_scale": In(unsigned(32)),
-            "threshold": In(signed(64)),
-            "sens_addr": In(unsigned(max(1, (self.depth - 1).bit_length()))),
+            "cfg_scale_exp": In(signed(8)),
+            "cfg_threshold": In(signed(64)),
+            "cfg_bank": In(1),
+            "cfg_we": In(1),
+            "sens_bank": In(1),
+            "sens_addr": In(index),
             "sens_data": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "sens_we": In(1),
             "status": Out(4),
             "status_clear": In(1),
         })
+        assert -128 <= SCALE_EXP_MIN and SCALE_EXP_MAX == 127          # the register is signed(8)
 
-    def _input_key(self, m, x, r_sig, r_exp, name):
-        """Key of ``x * r`` for one input element (exact product, then reduced)."""
+    def _input_key(self, m, x, t, name):
+        """Key of ``y = x * 2**-t`` for one input element.
+
+        BF16 and FP32 subnormals (below ``2**-126``) give ``|y| < 2**-26`` for every allowed
+        ``t`` and quantize as signed zeros, so those formats need no normalisation; FP16's
+        subnormals are normalised (a leading-one search).
+        """
         e_field, frac = x[self.mbits:self.mbits + self.ebits], x[:self.mbits]
         bias = (1 << (self.ebits - 1)) - 1
         all_ones = (1 << self.ebits) - 1
-        sig = Mux(e_field == 0, frac, Cat(frac, Const(1, 1)))
-        exp = Signal(signed(11), name=f"{name}_xe")
-        m.d.comb += exp.eq(Mux(e_field == 0, 1 - bias - self.mbits, e_field - bias - self.mbits))
-        key = key_from_product(m, sig * r_sig, exp + r_exp, name)
         out = Signal(RoundingKey, name=f"{name}_y")
-        m.d.comb += [out.eq(key), out.sign.eq(x[-1]),
+        if self.ebits == 8:
+            m.d.comb += [out.m8.eq(Cat(frac[self.mbits - 7:], 1)), out.sticky.eq(frac[:self.mbits - 7] != 0),
+                         out.exp.eq(e_field - bias - t), out.zero.eq(e_field == 0)]
+        else:
+            exp = Signal(signed(11), name=f"{name}_xe")
+            m.d.comb += exp.eq(Mux(e_field == 0, 1 - bias - self.mbits, e_field - bias - self.mbits) - t)
+            m.d.comb += out.eq(key_from_product(m, Cat(frac, e_field != 0), exp, name))
+        m.d.comb += [out.sign.eq(x[-1]),
                      out.inf.eq((e_field == all_ones) & (frac == 0)),
                      out.nan.eq((e_field == all_ones) & (frac != 0))]
         return out
 
+    @staticmethod
+    def _above_fp8_max(key):
+        """A finite non-zero ``|y| > 448 = 224 * 2**(8 - 7)`` (constant comparisons only)."""
+        at_max_binade = ~below(key.exp, 8) & below(key.exp, 9)
+        over = ~below(key.exp, 9) | at_max_binade & (~below(key.m8, 225) | (key.m8 == 224) & key.sticky)
+        return over & ~key.nan & ~key.inf & ~key.zero
+
+    def _is_nan(self, x):
+        e_field, frac = x[self.mbits:self.mbits + self.ebits], x[:self.mbits]
+        return (e_field == (1 << self.ebits) - 1) & (frac != 0)
+
     def elaborate(self, platform):
         m = Module()
-        advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
+        m.submodules.score = score = self._score
+        m.submodules.queue = queue = CreditQueue(block_layout("mixed"), self.queue_depth)
+        wiring.connect(m, wiring.flipped(self.o), queue.o)
+        accept = Signal()
+        m.d.comb += [self.i.ready.eq(queue.ready), accept.eq(self.i.valid & queue.ready),
+                     queue.accepted.eq(accept)]
 
-        m.submodules.sens = sens = Memory(shape=data.ArrayLayout(unsigned(8), BLOCK), depth=self.depth, init=[])
-        wr = sens.write_port()
-        rd = sens.read_port()
-        m.d.comb += [wr.addr.eq(self.sens_addr), wr.data.eq(self.sens_data), wr.en.eq(self.sens_we),
-                     rd.addr.eq(self.i.payload.block), rd.en.eq(advance)]
+        # Configuration registers, written together; a scale exponent below the range refuses the write.
+        scale_exp = Signal(signed(8))
+        threshold = Signal(signed(64), init=-1)
+        bank = Signal()
+        cfg_refused = Signal()
+        m.d.comb += cfg_refused.eq(self.cfg_we & below(self.cfg_scale_exp, SCALE_EXP_MIN))
+        with m.If(self.cfg_we & ~cfg_refused):
+            m.d.sync += [scale_exp.eq(self.cfg_scale_exp), threshold.eq(self.cfg_threshold), bank.eq(self.cfg_bank)]
 
-        # Reciprocal tensor scale as integer significand and exponent (configuration, registered).
-        r_sig, r_exp = Signal(24), Signal(signed(10))
-        inv_scale = FP32(self.inv_scale)
-        m.d.sync += [r_sig.eq(inv_scale.significand()), r_exp.eq(inv_scale.lsb_exponent())]
+        # Sensitivity memory: two banks; the row is read in the cycle a block is accepted.
+        m.submodules.sens = sens = Memory(shape=data.ArrayLayout(unsigned(8), BLOCK), depth=2 * self.depth, init=[])
+        wr, rd = sens.write_port(), sens.read_port()
+        in_flight = Signal()                         # some pipeline stage holds a block this cycle
+        sens_refused, refused = Signal(), Signal()
+        m.d.comb += [
+            sens_refused.eq(self.sens_we & (self.sens_bank == bank) & (in_flight | self.i.valid)),
+            refused.eq(cfg_refused | sens_refused),
+            wr.addr.eq(Cat(self.sens_addr, self.sens_bank)), wr.data.eq(self.sens_data),
+            wr.en.eq(self.sens_we & ~sens_refused),
+            rd.addr.eq(Cat(self.i.payload.block, bank)),
+        ]
+        v = []
 
-        # S0: input register (the sensitivity row is read in the same cycle).
-        v0 = Signal()
-        values = Signal(data.ArrayLayout(self.i.payload.values.shape().elem_shape, BLOCK))
-        with m.If(advance):
-            m.d.sync += [v0.eq(self.i.valid), values.eq(self.i.payload.values)]
+        def stage(name):
+            v.append(valid_reg(m, f"v{len(v)}_{name}", v[-1] if v else accept))
 
-        # S1: keys of y = x * r, FP8 codes, block flags.
-        v1 = Signal()
-        keys = Signal(data.ArrayLayout(RoundingKey, BLOCK))
-        codes8 = Signal(data.ArrayLayout(unsigned(8), BLOCK))
-        sens1 = Signal(data.ArrayLayout(unsigned(8), BLOCK))
-        status1 = Signal(3)
-        fp8_max = key_const(E4M3_MAX)
-        nan_any, inf_any, over_any = [], [], []
-        for c in range(BLOCK):
-            key = self._input_key(m, values[c], r_sig, r_exp, f"y{c}")
-            code8 = encode_key_e4m3(m, key, f"e8_{c}")
-            nan_any.append(key.nan)
-            inf_any.append(key.inf)
-            over_any.append(~key.nan & ~key.inf & key_magnitude_gt(key, fp8_max))
-            with m.If(advance):
-                m.d.sync += [keys[c].eq(key), codes8[c].eq(code8)]
-        with m.If(advance):
-            m.d.sync += [v1.eq(v0), sens1.eq(rd.data),
-                         status1.eq(Mux(Cat(*nan_any).any(), STATUS_NAN, 0) | Mux(Cat(*inf_any).any(), STATUS_INF, 0)
-                                    | Mux(Cat(*over_any).any(), STATUS_OVERFLOW, 0))]
+        # S0: the block and its configuration.
+        stage("accept")
+        values = reg(m, "values0", self.i.payload.values.shape(), self.i.payload.values)
+        t0 = reg(m, "t0", signed(8), scale_exp)
+        thr0 = reg(m, "thr0", signed(64), threshold)
 
-        # S2: block max over non-NaN |y| and the block scale.
-        v2 = Signal()
-        keys2 = Signal.like(keys)
-        codes8_2, sens2, status2 = Signal.like(codes8), Signal.like(sens1), Signal(3)
-        scale2 = Signal(8)
-        level = []
-        for c in range(BLOCK):
-            k = Signal(RoundingKey, name=f"amax_in{c}")
-            m.d.comb += [k.eq(keys[c])]
-            with m.If(keys[c].nan):
-                m.d.comb += [k.zero.eq(1), k.inf.eq(0)]
-            level.append(k)
-        depth = 0
-        while len(level) > 1:
-            nxt = []
-            for j in range(0, len(level), 2):
-                k = Signal(RoundingKey, name=f"amax_{depth}_{j}")
-                m.d.comb += k.eq(Mux(key_magnitude_gt(level[j + 1], level[j]), level[j + 1], level[j]))
-                nxt.append(k)
-            level, depth = nxt, depth + 1
-        scale_code = key_div6_e4m3(m, level[0], "sb")
-        with m.If(advance):
-            m.d.sync += [v2.eq(v1), keys2.eq(keys), codes8_2.eq(codes8), sens2.eq(sens1), status2.eq(status1),
-                         scale2.eq(Mux(scale_code[:7] == 0, 1, scale_code[:7]))]
+        # S1: keys of y; magnitudes as raw bits for the block max (NaN as 0); the sensitivity row.
+        stage("keys")
+        keys = [reg(m, f"key1_{c}", RoundingKey, self._input_key(m, values[c], t0, f"y{c}")) for c in range(BLOCK)]
+        raw_width = self.ebits + self.mbits
+        raws = [reg(m, f"raw1_{c}", raw_width, Mux(self._is_nan(values[c]), 0, values[c][:raw_width]))
+                for c in range(BLOCK)]
+        t1 = reg(m, "t1", signed(8), t0)
+        sens_row = reg(m, "sens1", rd.data.shape(), rd.data)
 
-        # S3: E2M1 codes by comparison with s_b * midpoints; element differences in units of 2**-10.
-        v3 = Signal()
-        diffs = Signal(data.ArrayLayout(signed(_DIFF_BITS), BLOCK))
-        codes4_3, codes8_3, sens3, status3, scale3 = (Signal.like(codes8), Signal.like(codes8),
-                                                      Signal.like(sens1), Signal(3), Signal(8))
-        mb, shb = e4m3_mantissa_shift(scale2)
-        thresholds = [key_from_small_int(m, mb * mid, shb - 9 - 2, f"t{j}")
+        def max_level(items, name):
+            out = []
+            for j in range(0, len(items), 2):
+                k = Signal(raw_width, name=f"{name}_{j // 2}")
+                m.d.comb += k.eq(Mux(items[j + 1] > items[j], items[j + 1], items[j]))
+                out.append(k)
+            return out
+
+        # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
+        stage("codes8")
+        codes8 = [reg(m, f"c8_{c}", 8, encode_key_e4m3(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
+        flags = reg(m, "flags2", 3, Cat(Cat(*[k.nan for k in keys]).any(), Cat(*[k.inf for k in keys]).any(),
+                                        Cat(*[self._above_fp8_max(k) for k in keys]).any()))
+        nan_elems = reg(m, "nan2", BLOCK, Cat(*[k.nan for k in keys]))
+        level = [reg(m, f"amax2_{j}", raw_width, r) for j, r in enumerate(max_level(max_level(raws, "max1"), "max2"))]
+        keys = [reg(m, f"key2_{c}", RoundingKey, k) for c, k in enumerate(keys)]
+        t2 = reg(m, "t2", signed(8), t1)
+        stage("amax")
+        amax_raw = reg(m, "amax3", raw_width, max_level(max_level(level, "max3"), "max4")[0])
+        t3 = reg(m, "t3", signed(8), t2)
+
+        # S4: the key of amax. S5: rne(amax / 6) as E4M3. S6: the 2**-9 floor.
+        stage("amax_key")
+        amax = reg(m, "amax4", RoundingKey, self._input_key(m, Cat(amax_raw, 0), t3, "amax"))
+        stage("div6")
+        scale_code = reg(m, "scale5", 8, key_div6_e4m3(m, amax, "sb"))
+        stage("scale")
+        scale6 = reg(m, "scale6", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
+
+        # S7: the 7 thresholds s_b * midpoint as keys. S8: as (exponent relative to the first, m8).
+        stage("thresholds")
+        mb, shb = e4m3_mantissa_shift(scale6)
+        thresholds = [reg(m, f"t7_{j}", RoundingKey, key_from_small_int(m, mb * mid, shb - 9 - 2, f"t{j}"))
                       for j, mid in enumerate(_E2M1_MIDPOINTS_X4)]
-        for c in range(BLOCK):
-            key = keys2[c]
-            above = [key_magnitude_gt(key, t) for t in thresholds]
-            ties_up = [key_magnitude_eq(key, t) if j % 2 else Const(0, 1) for j, t in enumerate(thresholds)]
+        scale7 = reg(m, "scale7", 8, scale6)
+        keys7 = [delay(m, k, 5, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S7
+        stage("relative")
+        e_ref = thresholds[0].exp                                           # exponent of s_b / 4
+        rel_t = [reg(m, f"rt8_{j}", 12, Cat(Const(0, 1), t.m8, (t.exp - e_ref + 1)[:3]))
+                 for j, t in enumerate(thresholds)]
+        rel_y = []
+        for c, key in enumerate(keys7):
+            delta = Signal(signed(EXP_WIDTH + 1), name=f"delta{c}")
+            m.d.comb += delta.eq(key.exp - e_ref)
+            low, high = below(delta, -1), ~below(delta, 7)                   # below / above every threshold
+            rel = Mux(key.inf | high, Cat(Const(1, 1), Const(0xFF, 8), Const(7, 3)),
+                      Mux(low, 0, Cat(key.sticky, key.m8, (delta + 1)[:3])))
+            rel_y.append(reg(m, f"ry8_{c}", 12, rel))
+        zero_sign_nan = [reg(m, f"zsn8_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
+        scale8 = reg(m, "scale8", 8, scale7)
+
+        # S9: E2M1 codes (ties to the even code: >= at the odd midpoints, > at the even ones).
+        stage("codes4")
+        codes4 = []
+        for c, (rel, zsn) in enumerate(zip(rel_y, zero_sign_nan)):
+            above = [(rel >= t) if j % 2 else (rel > t) for j, t in enumerate(rel_t)]
             mag4 = Signal(3, name=f"e4_{c}")
-            m.d.comb += mag4.eq(sum(a.as_unsigned() for a in above) + sum(t.as_unsigned() for t in ties_up))
-            code4 = Signal(4, name=f"c4_{c}")
-            m.d.comb += code4.eq(Mux(key.nan, 0, Cat(Mux(key.zero, 0, mag4), key.sign)))
-            m4, sh4 = e2m1_mantissa_shift(code4)
-            m8, sh8 = e4m3_mantissa_shift(codes8_2[c])
-            fp4_units = Signal(signed(_DIFF_BITS), name=f"u4_{c}")
-            fp8_units = Signal(signed(_DIFF_BITS), name=f"u8_{c}")
-            m.d.comb += [
-                fp4_units.eq(Mux(code4[3], -((m4 * mb) << (sh4 + shb)), (m4 * mb) << (sh4 + shb))),
-                fp8_units.eq(Mux(key.nan, 0, Mux(codes8_2[c][7], -(m8 << (sh8 + 1)), m8 << (sh8 + 1)))),
-            ]
-            with m.If(advance):
-                m.d.sync += [diffs[c].eq(fp4_units - fp8_units), codes4_3[c].eq(code4)]
-        with m.If(advance):
-            m.d.sync += [v3.eq(v2), codes8_3.eq(codes8_2), sens3.eq(sens2), status3.eq(status2),
-                         scale3.eq(scale2)]
-
-        # S4: weighted squares.
-        v4 = Signal()
-        terms = Signal(data.ArrayLayout(unsigned(_SCORE_BITS - 4), BLOCK))
-        codes4_4, codes8_4, status4, scale4 = Signal.like(codes8), Signal.like(codes8), Signal(3), Signal(8)
+            m.d.comb += mag4.eq(sum(a.as_unsigned() for a in above))
+            codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
+        scale9 = reg(m, "scale9", 8, scale8)
+        front = 9                                     # codes4 and scale9 belong to stage 9
+        codes8_9 = [delay(m, c8, front - 2, f"c8_{c}") for c, c8 in enumerate(codes8)]
+        nan9 = delay(m, nan_elems, front - 2, "nan")
+        sens9 = delay(m, sens_row, front - 1, "sens")
+        stage("score_in")                             # stage 10: the score's inputs registered
+        m.d.sync += [score.scale.eq(scale9)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
-            d = diffs[c]
-            mag = Mux(d < 0, -d, d).as_unsigned()
-            with m.If(advance):
-                m.d.sync += terms[c].eq(mag * mag * sens3[c])
-        with m.If(advance):
-            m.d.sync += [v4.eq(v3), codes4_4.eq(codes4_3), codes8_4.eq(codes8_3), status4.eq(status3),
-                         scale4.eq(scale3)]
+            m.d.sync += [score.codes4[c].eq(codes4[c]), score.codes8[c].eq(Mux(nan9[c], 0, codes8_9[c]))]
+        assert len(v) - 1 == _FRONT_STAGES
 
-        # S5: score, decision, output register.
-        score = Signal(_SCORE_BITS)
-        m.d.comb += score.eq(sum(terms[c] for c in range(BLOCK)))
+        # The score; the decision and the output block, one register after it.
+        wait = 1 + score.latency                      # from stage 9 to the score
+        for _ in range(score.latency):
+            stage("score")
+        codes8_s = [delay(m, c, wait, f"c8s_{j}") for j, c in enumerate(codes8_9)]
+        codes4_s = [delay(m, c, wait, f"c4s_{j}") for j, c in enumerate(codes4)]
+        scale_s = delay(m, scale9, wait, "scale_s")
+        thr_s = delay(m, thr0, front + wait, "thr")
+        flags_s = delay(m, flags, front + wait - 2, "flags")
         fp8 = Signal()
-        m.d.comb += fp8.eq((score.as_signed() > self.threshold) | ((status4 & STATUS_NAN) != 0))
-        with m.If(advance):
-            m.d.sync += [self.o.valid.eq(v4), self.o.payload.fp8.eq(fp8),
-                         self.o.payload.scale.eq(Mux(fp8, 0, scale4))]
-            for c in range(BLOCK):
-                m.d.sync += self.o.payload.codes[c].eq(Mux(fp8, codes8_4[c], codes4_4[c]))
-        bad_inv_scale = Signal()
-        m.d.comb += bad_inv_scale.eq(inv_scale.sign | inv_scale.is_special() | (self.inv_scale[:31] == 0))
-        with m.If(self.status_clear):
-            m.d.sync += self.status.eq(0)
-        with m.Elif(advance & v4):
-            m.d.sync += self.status.eq(self.status | status4 | Mux(bad_inv_scale, STATUS_BAD_INV_SCALE, 0))
+        m.d.comb += fp8.eq((score.score > thr_s.as_signed()) | flags_s[0])     # unsigned vs signed: exact
+        out = Signal(block_layout("mixed"))
+        m.d.comb += [out.fp8.eq(fp8), out.scale.eq(Mux(fp8, 0, scale_s))]
+        for c in range(BLOCK):
+            m.d.comb += out.codes[c].eq(Mux(fp8, codes8_s[c], codes4_s[c]))
+        v_out = valid_reg(m, "v_out", v[-1])
+        m.d.comb += [queue.w_valid.eq(v_out), queue.w_data.eq(reg(m, "out", block_layout("mixed"), out))]
+        flags_out = reg(m, "flags_out", 3, flags_s)
+        assert len(v) == self._pipeline
+
+        # Busy: the OR of the stage valid bits, registered from their previous values.
+        m.d.sync += in_flight.eq(accept | Cat(*v).any())
+
+        # A clear and a new bit in the same cycle: the new bit stays (nothing is lost).
+        m.d.sync += self.status.eq(Mux(self.status_clear, 0, self.status) | Mux(v_out, flags_out, 0)
+                                   | Mux(refused, STATUS_WRITE_REFUSED, 0))
         return m

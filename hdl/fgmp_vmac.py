@@ -31,7 +31,8 @@ from .fgmp_lane import M_BITS, SCALE_LAYOUT, SH_BITS, decode_scale, element_fiel
 from .fgmp_layout import BLOCK, VARIANTS, beat_layout
 from .fp32 import FP32
 from .fp32_rounding import FP32Rounder
-from .pipelined_multiplier import DSP_TARGETS, PipelinedMultiplier, delay, multiplier_latency
+from .pipeline import delay, reg, valid_reg
+from .pipelined_multiplier import DSP_TARGETS, PipelinedMultiplier, multiplier_latency
 
 __all__ = ["FGMPVmac"]
 
@@ -102,16 +103,6 @@ class FGMPVmac(wiring.Component):
             "a_scale": In(unsigned(32)),
         })
 
-    def _reg(self, m, name, shape, value):
-        reg = Signal(shape, name=name, reset_less=True)
-        m.d.sync += reg.eq(value)
-        return reg
-
-    def _valid(self, m, name, value):
-        reg = Signal(name=name)
-        m.d.sync += reg.eq(value)
-        return reg
-
     def elaborate(self, platform):
         m = Module()
         lanes = self.blocks * BLOCK
@@ -130,12 +121,12 @@ class FGMPVmac(wiring.Component):
         m.d.comb += self.i.ready.eq(ready)
 
         # Stage 0: input register. Stage 1: the block scales decoded, once per block.
-        v0 = self._valid(m, "v0", self.i.valid & self.i.ready)
-        beat0 = self._reg(m, "beat0", self.i.payload.shape(), self.i.payload)
-        beat = self._reg(m, "beat", self.i.payload.shape(), beat0)
-        scales = {side: [self._reg(m, f"{side}_scale{b}", SCALE_LAYOUT, decode_scale(getattr(beat0, side)[b].scale))
+        v0 = valid_reg(m, "v0", self.i.valid & self.i.ready)
+        beat0 = reg(m, "beat0", self.i.payload.shape(), self.i.payload)
+        beat = reg(m, "beat", self.i.payload.shape(), beat0)
+        scales = {side: [reg(m, f"{side}_scale{b}", SCALE_LAYOUT, decode_scale(getattr(beat0, side)[b].scale))
                          if self.variant != "fp8" else None for b in range(self.blocks)] for side in ("w", "a")}
-        v0 = self._valid(m, "v0b", v0)
+        v0 = valid_reg(m, "v0b", v0)
 
         # Stage 1: element decode. 2, 3: lane product (AND rows summed in pairs, then the rest) and the
         # shift sum. 4: signed. 5, 6: shifted left by sh mod 8, then by the rest (multiples of 8).
@@ -143,38 +134,38 @@ class FGMPVmac(wiring.Component):
         valid, last = v0, beat.last
         flags = []
         for k in range(1, 7):
-            valid, last = self._valid(m, f"v{k}", valid), self._reg(m, f"last{k}", 1, last)
+            valid, last = valid_reg(m, f"v{k}", valid), reg(m, f"last{k}", 1, last)
             flags.append((valid, last))
         nans, terms = [], []
         for b in range(self.blocks):
             for lane in range(BLOCK):
                 k = b * BLOCK + lane
-                w, a = (self._reg(m, f"{side}{k}_dec", elem,
+                w, a = (reg(m, f"{side}{k}_dec", elem,
                                   Cat(*element_fields(m, self.variant, getattr(beat, side)[b], scales[side][b], lane,
                                                      f"{side}{k}")))
                         for side in ("w", "a"))
                 nans += [w.nan, a.nan]
-                rows = [self._reg(m, f"rows{k}_{j}", 2 * M_BITS, row) for j, row in enumerate(product_rows(w.m, a.m))]
-                magnitude = self._reg(m, f"mag{k}", 2 * M_BITS, sum(rows))
-                shift = delay(m, self._reg(m, f"sh{k}", SH_BITS + 1, w.sh + a.sh), 1, f"sh{k}")
-                negative = delay(m, self._reg(m, f"neg{k}", 1, w.s ^ a.s), 1, f"neg{k}")
-                signed_mag = self._reg(m, f"smag{k}", signed(2 * M_BITS + 1), Mux(negative, -magnitude, magnitude))
-                shift4 = self._reg(m, f"sh{k}_4", SH_BITS + 1, shift)
-                fine = self._reg(m, f"fine{k}", signed(2 * M_BITS + 8), signed_mag << shift4[:3])
-                coarse = self._reg(m, f"coarse{k}", 3, shift4[3:])
-                terms.append(self._reg(m, f"term{k}", signed(_PRODUCT_BITS),
+                rows = [reg(m, f"rows{k}_{j}", 2 * M_BITS, row) for j, row in enumerate(product_rows(w.m, a.m))]
+                magnitude = reg(m, f"mag{k}", 2 * M_BITS, sum(rows))
+                shift = delay(m, reg(m, f"sh{k}", SH_BITS + 1, w.sh + a.sh), 1, f"sh{k}")
+                negative = delay(m, reg(m, f"neg{k}", 1, w.s ^ a.s), 1, f"neg{k}")
+                signed_mag = reg(m, f"smag{k}", signed(2 * M_BITS + 1), Mux(negative, -magnitude, magnitude))
+                shift4 = reg(m, f"sh{k}_4", SH_BITS + 1, shift)
+                fine = reg(m, f"fine{k}", signed(2 * M_BITS + 8), signed_mag << shift4[:3])
+                coarse = reg(m, f"coarse{k}", 3, shift4[3:])
+                terms.append(reg(m, f"term{k}", signed(_PRODUCT_BITS),
                                        (fine << Cat(Const(0, 3), coarse))[:_PRODUCT_BITS].as_signed()))
-        nan2 = self._reg(m, "nan2", 1, Cat(*nans).any())
+        nan2 = reg(m, "nan2", 1, Cat(*nans).any())
         nan = delay(m, nan2, 4, "nan")
         valid, last = flags[-1]
 
         # Adder tree, one level per stage.
         for level in range(self._tree_levels):
-            terms = [self._reg(m, f"sum{level}_{k // 2}", signed(len(terms[k]) + 1),
+            terms = [reg(m, f"sum{level}_{k // 2}", signed(len(terms[k]) + 1),
                                terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k])
                      for k in range(0, len(terms), 2)]
-            valid = self._valid(m, f"v_sum{level}", valid)
-            last, nan = self._reg(m, f"last_sum{level}", 1, last), self._reg(m, f"nan_sum{level}", 1, nan)
+            valid = valid_reg(m, f"v_sum{level}", valid)
+            last, nan = reg(m, f"last_sum{level}", 1, last), reg(m, f"nan_sum{level}", 1, nan)
         beat_sum = terms[0]
 
         # Row accumulator: a valid beat adds to it (to zero after a row's last beat).
@@ -190,21 +181,21 @@ class FGMPVmac(wiring.Component):
         # Tensor scales (static configuration): M = Mw * Ma, E = ew + ea - 20.
         parts = []
         for port in (self.w_scale, self.a_scale):
-            held = FP32(self._reg(m, f"{port.name}_held", 32, port))
-            mant = self._reg(m, f"{port.name}_mant", 24, held.significand())
-            exp = self._reg(m, f"{port.name}_exp", signed(10), held.lsb_exponent())
-            parts.append((mant, exp, self._reg(m, f"{port.name}_bad", 1, held.is_special()), held.sign))
+            held = FP32(reg(m, f"{port.name}_held", 32, port))
+            mant = reg(m, f"{port.name}_mant", 24, held.significand())
+            exp = reg(m, f"{port.name}_exp", signed(10), held.lsb_exponent())
+            parts.append((mant, exp, reg(m, f"{port.name}_bad", 1, held.is_special()), held.sign))
         m.submodules.scale_product = scale_product = PipelinedMultiplier(24, 24, self.dsp)
         m.d.comb += [scale_product.a.eq(parts[0][0]), scale_product.b.eq(parts[1][0])]
-        scale_e = self._reg(m, "scale_e", signed(11), parts[0][1] + parts[1][1] - 20)
-        scale_bad = self._reg(m, "scale_bad", 1, parts[0][2] | parts[1][2])
-        scale_sign = self._reg(m, "scale_sign", 1, parts[0][3] ^ parts[1][3])
+        scale_e = reg(m, "scale_e", signed(11), parts[0][1] + parts[1][1] - 20)
+        scale_bad = reg(m, "scale_bad", 1, parts[0][2] | parts[1][2])
+        scale_sign = reg(m, "scale_sign", 1, parts[0][3] ^ parts[1][3])
 
         # |row|, then the exact product with the scales.
-        row_mag = self._reg(m, "row_mag", ACC_BITS, Mux(acc < 0, -acc, acc))
-        row_sign = self._reg(m, "row_sign", 1, (acc < 0) ^ scale_sign)
-        row_nan = self._reg(m, "row_nan", 1, acc_nan | scale_bad)
-        row_valid_b = self._valid(m, "row_valid_b", row_valid)
+        row_mag = reg(m, "row_mag", ACC_BITS, Mux(acc < 0, -acc, acc))
+        row_sign = reg(m, "row_sign", 1, (acc < 0) ^ scale_sign)
+        row_nan = reg(m, "row_nan", 1, acc_nan | scale_bad)
+        row_valid_b = valid_reg(m, "row_valid_b", row_valid)
         m.submodules.row_product = row_product = PipelinedMultiplier(ACC_BITS, _SCALE_BITS, self.dsp)
         m.d.comb += [row_product.a.eq(row_mag), row_product.b.eq(scale_product.p)]
         wait = row_product.latency
@@ -213,7 +204,7 @@ class FGMPVmac(wiring.Component):
         m.submodules.rounder = rounder = FP32Rounder(ACC_BITS + _SCALE_BITS)
         valid_p = row_valid_b
         for k in range(wait):
-            valid_p = self._valid(m, f"v_prod{k}", valid_p)
+            valid_p = valid_reg(m, f"v_prod{k}", valid_p)
         m.d.comb += [rounder.i.valid.eq(valid_p), rounder.i.magnitude.eq(row_product.p),
                      rounder.i.exp.eq(scale_e), rounder.i.sign.eq(delay(m, row_sign, wait, "sign")),
                      rounder.i.nan.eq(delay(m, row_nan, wait, "rnan"))]

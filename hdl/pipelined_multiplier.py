@@ -20,23 +20,16 @@ from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .pipeline import delay
+
 __all__ = ["DSP_TARGETS", "CHUNK", "SEGMENT", "PipelinedMultiplier", "multiplier_latency", "pipelined_add",
-           "add_stages", "delay"]
+           "add_stages"]
 
 DSP_TARGETS = ("inferred", "ecp5")
 CHUNK = 18
 """Operand chunk width: one MULT18X18D in unsigned mode."""
 SEGMENT = 64
 """Widest adder in one cycle (a registered 64-bit add routes at 213 MHz on the ECP5-85F)."""
-
-
-def delay(m: Module, value, cycles: int, name: str):
-    """``value`` through ``cycles`` reset-less registers (``value`` itself for 0)."""
-    for k in range(cycles):
-        stage = Signal(len(value), name=f"{name}_d{k + 1}", reset_less=True)
-        m.d.sync += stage.eq(value)
-        value = stage
-    return value
 
 
 def add_stages(width: int) -> int:

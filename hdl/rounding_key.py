@@ -14,8 +14,9 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data
 
 from .bit_search import highest_set_bit
+from .const_compare import below
 
-__all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_eq",
+__all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_ge", "key_magnitude_eq",
            "encode_key_e4m3", "key_div6_e4m3", "key_from_small_int", "key_const"]
 
 EXP_WIDTH = 12
@@ -77,43 +78,57 @@ def key_magnitude_gt(a, b):
     return _ordered(a) > _ordered(b)
 
 
+def key_magnitude_ge(a, b):
+    """``|a| >= |b|`` (NaN not handled; a sticky bit counts as strictly above)."""
+    return _ordered(a) >= _ordered(b)
+
+
 def key_magnitude_eq(a, b):
     """``|a| == |b|`` exactly: equal keys without sticky bits."""
     return (_ordered(a) == _ordered(b)) & ~a.sticky & ~b.sticky
 
 
 def encode_key_e4m3(m: Module, key, name: str):
-    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept."""
-    mb, bias, max_mag = 3, 7, 0x7E
-    deficit = Signal(signed(EXP_WIDTH + 1), name=f"{name}_deficit")
-    m.d.comb += deficit.eq((1 - bias) - key.exp)
-    shift = Signal(range(16), name=f"{name}_shift")                 # right shift of m8 to keep q
-    with m.If(deficit <= 0):
-        m.d.comb += shift.eq(8 - 1 - mb)
-    with m.Elif(deficit >= 9):
-        m.d.comb += shift.eq(9 + 8 - 1 - mb)
+    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept.
+
+    The exponent is only compared with constants (LUT logic, :func:`hdl.const_compare.below`):
+    above 8 saturates; -6 ... 8 is a normal code ``{exp + 7, m8[4:7]}`` rounded at ``m8[3]``;
+    below -6 the significand moves right by the deficit (beyond 5 nothing is left). The
+    rounding increment is the only carry chain (7 bits), and carries into the next binade
+    (or from the largest subnormal into the smallest normal) by itself.
+    """
+    exp, m8 = key.exp, key.m8
+    big = ~below(exp, 9)
+    normal = ~below(exp, -6)
+    deficit = Signal(3, name=f"{name}_deficit")                    # 1 ... 5 below the normal range
+    m.d.comb += deficit.eq(Mux(below(exp, -10), 5, (-6 - exp)[:3]))
+    q = Signal(4, name=f"{name}_q")
+    guard = Signal(name=f"{name}_guard")
+    low = Signal(name=f"{name}_low")                                # any bit below the guard
+    with m.If(normal):
+        m.d.comb += [q.eq(m8[4:7]), guard.eq(m8[3]), low.eq(m8[:3] != 0)]
     with m.Else():
-        m.d.comb += shift.eq(8 - 1 - mb + deficit)
-    wide = Signal(16, name=f"{name}_wide")
-    m.d.comb += wide.eq(Cat(Const(0, 8), key.m8))                  # m8 with 8 guard positions below
-    shifted = Signal(16, name=f"{name}_shifted")
-    m.d.comb += shifted.eq(wide >> shift)
-    q = shifted[8:]
-    guard = shifted[7]
-    sticky = (shifted[:7] != 0) | key.sticky
-    field = Signal(signed(EXP_WIDTH + 1), name=f"{name}_field")
-    m.d.comb += field.eq(Mux(deficit > 0, 1, key.exp + bias))
-    magnitude = Signal(signed(EXP_WIDTH + 6), name=f"{name}_mag")
-    m.d.comb += magnitude.eq(((field - 1) << mb) + q + (guard & (sticky | q[0])))
+        with m.Switch(deficit):
+            for d in range(1, 6):
+                with m.Case(d):
+                    kept = 4 + d                                   # bits of m8 shifted out
+                    if kept <= 8:
+                        m.d.comb += [q.eq(m8[kept:] if kept < 8 else 0), guard.eq(m8[kept - 1]),
+                                     low.eq(m8[:kept - 1] != 0)]
+                    # kept = 9: below half the smallest subnormal, q = guard = 0
+    field = Signal(4, name=f"{name}_field")
+    m.d.comb += field.eq(Mux(normal, (exp + 7)[:4], 0))
+    rounded = Signal(8, name=f"{name}_rounded")
+    m.d.comb += rounded.eq(Cat(q[:3], field) + (guard & (low | key.sticky | q[0])))
     mag = Signal(7, name=f"{name}_m")
     with m.If(key.nan):
         m.d.comb += mag.eq(0x7F)
-    with m.Elif(key.inf | (magnitude > max_mag)):
-        m.d.comb += mag.eq(max_mag)
+    with m.Elif(key.inf | big | ~below(rounded, 0x7F)):
+        m.d.comb += mag.eq(0x7E)
     with m.Elif(key.zero):
         m.d.comb += mag.eq(0)
     with m.Else():
-        m.d.comb += mag.eq(magnitude)
+        m.d.comb += mag.eq(rounded)
     return Cat(mag, key.sign)
 
 

@@ -246,3 +246,16 @@ def test_input_formats_round_to_nearest_even(fmt):
     x = np.array([1 + 2.0 ** -9, 1 + 3 * 2.0 ** -12, 1 + 2.0 ** -30])
     ref = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}[fmt]
     np.testing.assert_array_equal(fgmp.round_to_input_format(x, fmt), x.astype(ref).astype(np.float64))
+
+
+def test_quantizing_by_codes_is_quantizing_by_fisher(rng):
+    x = activations(rng, 4, 64)
+    cf = rng.random(64)
+    s_t = fgmp.activation_tensor_scale(np.abs(x).max())
+    by_fisher = fgmp.quantize_activations(x, cf, 10 ** 12, tensor_scale=s_t)
+    by_codes = fgmp.quantize_activations_by_codes(x, fgmp.sensitivity_codes(cf)[0], 10 ** 12, tensor_scale=s_t)
+    for field in ("modes", "codes", "scale_codes", "scores", "status"):
+        np.testing.assert_array_equal(getattr(by_codes, field), getattr(by_fisher, field))
+    for bad in (np.full(64, 256), np.full(64, 1.5), np.ones((2, 32), int)):
+        with pytest.raises(ValueError, match="channel_codes"):
+            fgmp.quantize_activations_by_codes(x, bad, 0, tensor_scale=s_t)

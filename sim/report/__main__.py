@@ -14,6 +14,7 @@ import hashlib
 import html
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from golden import fgmp, imunpack, metrics, minilm
+from golden.facts import SCORE_WIDTHS_TRIED
 from sim.runner import REPO, SUMMARIES
 
 from . import schemes
@@ -113,8 +115,8 @@ def unpack_ratios(layers, calib, rows: int = 64) -> dict:
     return out
 
 
-SCORE_WIDTHS = ((1, 4), (2, 3), (2, 4), (2, 8), (4, 4))
-"""``(F, p)`` of the activation scores the report compares (``docs/numerics.md`` 4.2); (2, 4) is the unit's."""
+SCORE_WIDTHS = SCORE_WIDTHS_TRIED
+"""``(F, p)`` of the activation scores the report compares (``docs/numerics.md`` 4.2)."""
 
 
 def activation_decisions(layers, calib, fraction: float = 0.25) -> dict:
@@ -156,9 +158,11 @@ def score_width_area() -> dict[tuple[int, int], int]:
     out = {}
     if path.exists():
         for r in json.loads(path.read_text()).get("results", []):
-            parts = str(r.get("config", "")).split("-")
-            if len(parts) == 4 and parts[:2] == ["actquant", "bf16"] and r.get("lut4_nodsp"):
-                out[(int(parts[2][1:]), int(parts[3][1:]))] = int(r["lut4_nodsp"])
+            name, default = str(r.get("config", "")), fgmp.ScoreWidths()
+            match = re.fullmatch(r"actquant-bf16-f(\d)-p(\d+)", name)
+            if r.get("lut4_nodsp") and (match or name == "actquant-bf16"):
+                widths = (int(match[1]), int(match[2])) if match else (default.fraction_bits, default.significant_bits)
+                out.setdefault(widths, int(r["lut4_nodsp"]))
     return out
 
 
@@ -421,7 +425,8 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
     width_md, width_h = _table(["score widths", "blocks that differ", "disagreement", "median distance to threshold",
                                 "LUT4 without DSPs (BF16 unit)"], width_rows)
     area_note = ("LUT4 from `fpga/build/results.json`; a '–' means that configuration has not been run: "
-                 "`.venv/bin/python -m fpga.flow " + " ".join(f"actquant-bf16-f{f}-p{p}" for f, p in SCORE_WIDTHS)
+                 "`.venv/bin/python -m fpga.flow actquant-bf16 " + " ".join(f"actquant-bf16-f{f}-p{p}" for f, p in SCORE_WIDTHS
+                                                                 if (f, p) != (2, 4))
                  + "`.")
     md += ["### Activation decisions: hardware rule against the ideal", "", decision_line, "",
            "Per score width (`docs/numerics.md` 4.2: `F` fraction bits below the block scale's grid, `p` "

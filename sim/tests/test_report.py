@@ -68,4 +68,4 @@ def test_score_width_area_reads_the_flow_results(tmp_path, monkeypatch):
         '{"results": [{"config": "actquant-bf16-f2-p4", "lut4_nodsp": 5000}, {"config": "actquant-bf16", '
         '"lut4_nodsp": 6000}, {"config": "vmac-mixed-x1", "lut4_nodsp": 1}]}')
     monkeypatch.setattr(report, "REPO", tmp_path)
-    assert report.score_width_area() == {(2, 4): 5000}
+    assert report.score_width_area() == {(2, 4): 5000}       # the named width first, then the default

@@ -12,9 +12,10 @@ import numpy as np
 from amaranth.hdl import unsigned
 from amaranth.lib import data
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import fgmp
+from golden.facts import STATUS_WRITE_REFUSED
 from hdl.fgmp_layout import block_layout
 from verif.bench_support import (pack, params, record_summary, resolved, rng, split_struct,
                                  stream_through)
@@ -63,22 +64,38 @@ async def start(dut):
     dut.i__valid.value = 0
     dut.o__ready.value = 0
     dut.sens_we.value = 0
+    dut.cfg_we.value = 0
     dut.status_clear.value = 0
     await RisingEdge(dut.clk)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
 
 
-async def configure(dut, codes, s_t, threshold):
-    dut.inv_scale.value = int(np.float32(1.0 / np.float64(np.float32(s_t))).view(np.uint32))
-    dut.threshold.value = int(threshold)
+async def write_sensitivities(dut, codes, bank):
     for b in range(len(codes) // 16):
         await RisingEdge(dut.clk)
+        dut.sens_bank.value = bank
         dut.sens_addr.value = b
         dut.sens_data.value = pack(SENSITIVITY_ROW, [int(c) for c in codes[16 * b:16 * b + 16]])
         dut.sens_we.value = 1
     await RisingEdge(dut.clk)
     dut.sens_we.value = 0
+
+
+async def write_config(dut, s_t, threshold, bank):
+    """One ``cfg_we`` cycle: scale exponent, threshold and active bank together."""
+    dut.cfg_scale_exp.value = fgmp.scale_exponent(s_t)
+    dut.cfg_threshold.value = int(threshold)
+    dut.cfg_bank.value = bank
+    dut.cfg_we.value = 1
+    await RisingEdge(dut.clk)
+    dut.cfg_we.value = 0
+
+
+async def configure(dut, codes, s_t, threshold):
+    """With the unit idle: bank 0's rows, then the registers (bank 0 active), then clear the status."""
+    await write_sensitivities(dut, codes, 0)
+    await write_config(dut, s_t, threshold, 0)
     dut.status_clear.value = 1
     await RisingEdge(dut.clk)
     dut.status_clear.value = 0
@@ -141,7 +158,7 @@ async def realistic_activations_with_gaps_and_backpressure(dut):
         x = realistic(gen, p["rows"], channels)
         cf = gen.random(channels) ** 4
         calib, _ = to_format(realistic(gen, 32, channels), p["input_format"])
-        s_t = fgmp.tensor_scale_for(calib)
+        s_t = fgmp.activation_tensor_scale(np.abs(calib).max())
         t = fgmp.calibrate_activation_threshold(calib, cf, gen.choice([0.1, 0.3, 0.6]), tensor_scale=s_t,
                                                 input_format=p["input_format"])
         n, bad, _, golden = await check_batch(dut, x, cf, s_t, t, p["input_format"], gen, 0.7, 0.6)
@@ -177,7 +194,7 @@ async def throughput(dut):
     channels = p["channels"]
     x = realistic(gen, p["rows"], channels)
     cf = gen.random(channels)
-    s_t = fgmp.tensor_scale_for(to_format(x, p["input_format"])[0])
+    s_t = fgmp.activation_tensor_scale(np.abs(to_format(x, p["input_format"])[0]).max())
     n, bad, accepts, _ = await check_batch(dut, x, cf, s_t, 10 ** 9, p["input_format"], gen, 1.0, 1.0)
     cycles_per_block = (accepts[-1] - accepts[0] + 1) / len(accepts)
     dut._log.info(f"cycles per block: {cycles_per_block}")
@@ -185,35 +202,195 @@ async def throughput(dut):
     assert bad == 0
 
 
-BAD_INV_SCALES = {"+0": 0x0000_0000, "-0": 0x8000_0000, "-1.0": 0xBF80_0000, "+inf": 0x7F80_0000,
-                  "NaN": 0x7FC0_0000, "-subnormal": 0x8000_0001}
+@cocotb.test()
+async def latency_and_credits(dut):
+    """Cycles from acceptance to ``o.valid`` (output ready), and blocks taken while ``o`` is held.
+
+    With ``o.ready`` low, ``i.ready`` must fall after exactly ``queue_depth`` accepted blocks;
+    released, all of them come out, in order and exact.
+    """
+    p, gen = params(), rng()
+    await start(dut)
+    channels = 64
+    x = realistic(gen, 8, channels)
+    values, bits = to_format(x, p["input_format"])
+    cf = gen.random(channels)
+    s_t = fgmp.activation_tensor_scale(np.abs(values).max())
+    await configure(dut, fgmp.sensitivity_codes(cf)[0], s_t, 10 ** 12)
+    payloads = input_payloads(bits, channels)
+    dut.o__ready.value = 1
+    dut.i__valid.value = 1
+    dut.i__payload.value = payloads[0]
+    await RisingEdge(dut.clk)
+    dut.i__valid.value = 0
+    latency = 1
+    while True:
+        await ReadOnly()
+        if dut.o__valid.value == 1:
+            break
+        await RisingEdge(dut.clk)
+        latency += 1
+        assert latency < 200, "no output"
+    await RisingEdge(dut.clk)
+    dut.o__ready.value = 0
+    taken, cycles = [], 0
+    while cycles < 4 * len(payloads):
+        dut.i__valid.value = int(len(taken) < len(payloads) - 1)
+        if len(taken) < len(payloads) - 1:
+            dut.i__payload.value = payloads[1 + len(taken)]
+        await ReadOnly()
+        accepted = dut.i__valid.value == 1 and dut.i__ready.value == 1
+        await RisingEdge(dut.clk)
+        if accepted:
+            taken.append(1 + len(taken))
+        cycles += 1
+    dut.i__valid.value = 0
+    held = len(taken)
+    out = []
+    dut.o__ready.value = 1
+    for _ in range(held + 8):
+        await ReadOnly()
+        if dut.o__valid.value == 1:
+            out.append(split_struct(resolved(dut.o__payload), block_layout("mixed")))
+        await RisingEdge(dut.clk)
+    dut.o__ready.value = 0
+    golden = fgmp.quantize_activations(values, cf, 10 ** 12, tensor_scale=s_t, input_format=p["input_format"])
+    mismatches = int(len(out) != held)
+    per_row = channels // 16
+    for k, blk in enumerate(out, start=1):                     # block 0 went through first, alone
+        r, b = divmod(k, per_row)
+        codes = [(blk["codes"] >> (8 * c)) & 0xFF for c in range(16)]
+        want = (int(golden.modes[r, b]), [int(c) for c in golden.codes[r, 16 * b:16 * b + 16]],
+                int(golden.scale_codes[r, b]))
+        mismatches += (blk["fp8"], codes, blk["scale"]) != want
+    dut._log.info(f"latency {latency} cycles; {held} blocks taken while o was held; {len(out)} came out")
+    record_summary("latency_and_credits", vectors=len(out), mismatches=mismatches, latency=latency,
+                   held=held)
+    assert mismatches == 0
 
 
 @cocotb.test()
-async def bad_inv_scale_sets_status_8(dut):
-    """Every invalid inv_scale pattern is flagged (status bit 8); a valid one is not."""
+async def config_writes_racing_a_stream(dut):
+    """Configuration and sensitivity writes in the middle of a stream: each block sees exactly one configuration.
+
+    While blocks stream (random gaps and back-pressure), the bench writes the inactive bank's
+    rows, switches configurations with ``cfg_we`` (scale exponent, threshold, bank) at random
+    cycles, and tries to write the active bank, which must be refused (status bit 8) and write
+    nothing. Each block's expected output is the golden model's under the configuration of its
+    acceptance cycle: the registers before that cycle's write, the bank's rows before that
+    cycle's write. Then, with the unit idle, an active-bank write must proceed.
+    """
     p, gen = params(), rng()
     await start(dut)
-    channels = 32
-    x = gen.normal(0, 1, (2, channels))
-    fisher = gen.random(channels)
-    await check_batch(dut, x, fisher, 1.0, 0, p["input_format"], gen, 1.0, 1.0)      # configures the unit
-    mismatches, checked = 0, 0
-    _, bits = to_format(x, p["input_format"])
+    fmt, channels = p["input_format"], 64
+    rows_per_bank = channels // 16
+    banks = [np.zeros((rows_per_bank, 16), np.int64), np.zeros((rows_per_bank, 16), np.int64)]
+    x = realistic(gen, 24, channels)
+    values, bits = to_format(x, fmt)
     payloads = input_payloads(bits, channels)
-    for name, pattern in [*BAD_INV_SCALES.items(), ("1.0 (valid)", 0x3F80_0000), ("smallest subnormal (valid)", 1)]:
-        dut.inv_scale.value = pattern
-        dut.status_clear.value = 1
+    configs = []
+    for _ in range(4):
+        s_t = fgmp.activation_tensor_scale(np.abs(values).max()) * 2.0 ** int(gen.integers(-2, 3))
+        configs.append((s_t, int(gen.choice([-1, 0, 10 ** 9, 10 ** 12, 10 ** 14, 2 ** 62]))))
+    for bank in (0, 1):
+        banks[bank][:] = gen.integers(0, 256, (rows_per_bank, 16))
+        await write_sensitivities(dut, banks[bank].ravel(), bank)
+    await write_config(dut, *configs[0], 0)
+    state = {"cfg": configs[0], "bank": 0}
+    dut.status_clear.value = 1
+    await RisingEdge(dut.clk)
+    dut.status_clear.value = 0
+
+    expected, out, refused_tries, switches, inactive_writes = [], [], 0, 0, 0
+    sent, cycle = 0, 0
+    while len(out) < len(payloads):
         await RisingEdge(dut.clk)
-        dut.status_clear.value = 0
-        await stream_through(dut, payloads, len(payloads), gen)
-        await RisingEdge(dut.clk)
-        flagged = bool(resolved(dut.status) & 8)
-        checked += 1
-        if flagged != (pattern in BAD_INV_SCALES.values()):
+        cycle += 1
+        assert cycle < 50 * len(payloads), "timeout"
+        valid = sent < len(payloads) and gen.random() < 0.8
+        dut.i__valid.value = int(valid)
+        if valid:
+            dut.i__payload.value = payloads[sent]
+        ready = gen.random() < 0.7
+        dut.o__ready.value = int(ready)
+        # This cycle's writes take effect at the coming edge: after this cycle's acceptance.
+        write = None
+        roll = gen.random()
+        if roll < 0.15:
+            bank = 1 - state["bank"]
+            row, codes = int(gen.integers(rows_per_bank)), gen.integers(0, 256, 16)
+            write = ("sens", bank, row, codes)
+        elif roll < 0.2 and valid:
+            write = ("refused", state["bank"], int(gen.integers(rows_per_bank)), gen.integers(0, 256, 16))
+        elif roll < 0.25:
+            write = ("cfg", configs[int(gen.integers(len(configs)))], 1 - state["bank"])
+        dut.sens_we.value = int(write is not None and write[0] != "cfg")
+        dut.cfg_we.value = int(write is not None and write[0] == "cfg")
+        if write is not None and write[0] != "cfg":
+            dut.sens_bank.value, dut.sens_addr.value = write[1], write[2]
+            dut.sens_data.value = pack(SENSITIVITY_ROW, [int(c) for c in write[3]])
+        elif write is not None:
+            dut.cfg_scale_exp.value = fgmp.scale_exponent(write[1][0])
+            dut.cfg_threshold.value = write[1][1]
+            dut.cfg_bank.value = write[2]
+        await ReadOnly()
+        if valid and dut.i__ready.value == 1:
+            block = sent % rows_per_bank
+            expected.append((sent, state["cfg"], banks[state["bank"]][block].copy()))
+            sent += 1
+        if ready and dut.o__valid.value == 1:
+            out.append(split_struct(resolved(dut.o__payload), block_layout("mixed")))
+        if write is not None and write[0] == "sens":
+            banks[write[1]][write[2]] = write[3]
+            inactive_writes += 1
+        elif write is not None and write[0] == "refused":
+            refused_tries += 1
+        elif write is not None:
+            state["cfg"], state["bank"] = write[1], write[2]
+            switches += 1
+    await RisingEdge(dut.clk)
+    dut.i__valid.value = dut.sens_we.value = dut.cfg_we.value = 0
+    mismatches = 0
+    for (j, (s_t, threshold), row), blk in zip(expected, out):
+        r, b = divmod(j, rows_per_bank)
+        golden = fgmp.quantize_activations_by_codes(values[r:r + 1, 16 * b:16 * b + 16], row, threshold,
+                                                    tensor_scale=s_t, input_format=fmt)
+        codes = [(blk["codes"] >> (8 * c)) & 0xFF for c in range(16)]
+        want = (int(golden.modes[0, 0]), [int(c) for c in golden.codes[0]], int(golden.scale_codes[0, 0]))
+        if (blk["fp8"], codes, blk["scale"]) != want:
             mismatches += 1
-            dut._log.error(f"inv_scale {name} ({pattern:#010x}): status bit 8 is {int(flagged)}")
-    record_summary("bad_inv_scale_sets_status_8", vectors=checked, mismatches=mismatches)
+            if mismatches <= 5:
+                dut._log.error(f"block {j}: hardware {blk}, golden {want}")
+    status = resolved(dut.status)
+    if bool(status & STATUS_WRITE_REFUSED) != (refused_tries > 0):
+        dut._log.error(f"status {status:#x} after {refused_tries} writes to the active bank while streaming")
+        mismatches += 1
+    # Idle: a write to the active bank proceeds and the next block uses it.
+    for _ in range(5):
+        await RisingEdge(dut.clk)
+    dut.status_clear.value = 1
+    await RisingEdge(dut.clk)
+    dut.status_clear.value = 0
+    new_row = gen.integers(0, 256, 16)
+    await write_sensitivities(dut, np.concatenate([new_row, banks[state["bank"]][1:].ravel()]), state["bank"])
+    banks[state["bank"]][0] = new_row
+    tail, _ = await stream_through(dut, payloads[:1], 1, gen,
+                                   read=lambda h: split_struct(resolved(h), block_layout("mixed")))
+    golden = fgmp.quantize_activations_by_codes(values[0:1, :16], new_row, state["cfg"][1],
+                                                tensor_scale=state["cfg"][0], input_format=fmt)
+    codes = [(tail[0]["codes"] >> (8 * c)) & 0xFF for c in range(16)]
+    if (tail[0]["fp8"], codes, tail[0]["scale"]) != (int(golden.modes[0, 0]), [int(c) for c in golden.codes[0]],
+                                                     int(golden.scale_codes[0, 0])):
+        dut._log.error("an idle write to the active bank did not take effect")
+        mismatches += 1
+    await RisingEdge(dut.clk)
+    if resolved(dut.status) & STATUS_WRITE_REFUSED:
+        dut._log.error("an idle write to the active bank was refused")
+        mismatches += 1
+    dut._log.info(f"{len(out)} blocks, {switches} configuration switches, {inactive_writes} inactive-bank "
+                  f"writes, {refused_tries} refused active-bank writes")
+    record_summary("config_writes_racing_a_stream", vectors=len(out), mismatches=mismatches, switches=switches,
+                   inactive_writes=inactive_writes, refused_writes=refused_tries)
     assert mismatches == 0
 
 

@@ -22,8 +22,13 @@ def test_act_quant_matches_golden(input_format, sim):
     blocks = QUICK["trials"] * QUICK["rows"] * QUICK["channels"] // 16
     assert tests["realistic_activations_with_gaps_and_backpressure"]["vectors"] == blocks
     assert tests["throughput"]["cycles_per_block"] == 1.0
-    assert tests["bad_inv_scale_sets_status_8"]["vectors"] == 8
     assert tests["reset_mid_stream_starts_clean"]["vectors"] == 4 * 64 // 16
+    racing = tests["config_writes_racing_a_stream"]
+    assert racing["vectors"] == 24 * 64 // 16 and min(racing["switches"], racing["inactive_writes"],
+                                                       racing["refused_writes"]) > 0
+    unit = FGMPActQuant(input_format, 256)
+    assert tests["latency_and_credits"]["latency"] == unit.latency
+    assert tests["latency_and_credits"]["held"] == unit.queue_depth
 
 
 @pytest.mark.regress

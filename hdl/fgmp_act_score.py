@@ -1,0 +1,171 @@
+"""The activation unit's narrow block score, from the codes of one block (``docs/numerics.md`` 4.2 step 5).
+
+Bit-exact with :func:`golden.fgmp.narrow_scores`. A free-running pipeline: the
+inputs of a block are taken every cycle and its score appears :attr:`ActScore.latency`
+cycles later (the caller carries a valid bit beside it). Per element:
+
+1. ``A = |Q4| / u_b`` is ``M_s`` or ``3 M_s`` shifted (the E2M1 magnitude is 1 or 3
+   times a power of two); ``B = |Q8| / u_b`` is the E4M3 significand shifted, with a
+   round-half-up when the shift is to the right.
+2. ``Δ = min(|A - B|, 2**(6+F) - 1)``.
+3. ``Δ``'s ``p`` leading bits ``lead`` and the count ``k`` of bits dropped: ``D = lead << k``.
+4. ``code * lead**2`` (``lead**2`` a table of ``p`` inputs), shifted by ``2k``.
+5. The sum of the 16 terms (a registered adder tree), shifted by ``2 (e_b - 1)``.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.facts import BLOCK, ScoreWidths
+
+from .bit_search import highest_set_bit
+from .pipeline import delay, reg
+
+__all__ = ["ActScore"]
+
+# E2M1 magnitude code -> twice its value as (odd part, shift): 0, 1, 2, 3, 4, 6, 8, 12.
+_E2M1_HALF_STEPS = ((0, 0), (1, 0), (1, 1), (3, 0), (1, 2), (3, 1), (1, 3), (3, 2))
+_B_GUARD = 5                    # right shifts of the 4-bit E4M3 significand beyond 4 leave 0
+
+
+class ActScore(wiring.Component):
+    """Score of one block per cycle: ``4**(e_b - 1) * sum code_c * D_c**2``.
+
+    Parameters
+    ----------
+    widths : golden.facts.ScoreWidths
+        ``F`` and ``p`` of the score.
+
+    Members
+    -------
+    codes8 : In(16 x 8)
+        E4M3 codes (sign ignored). A NaN element must come as 0.
+    codes4 : In(16 x 4)
+        E2M1 codes (sign ignored).
+    scale : In(8)
+        E4M3 block-scale code.
+    sens : In(16 x 8)
+        Channel sensitivity codes.
+    score : Out(widths.score_bits)
+        The score of the block presented :attr:`latency` cycles earlier, in units of
+        ``2**widths.unit_exponent``.
+
+    Attributes
+    ----------
+    latency : int
+        Cycles from the inputs to ``score``.
+    """
+
+    def __init__(self, widths: ScoreWidths = ScoreWidths()):
+        if not isinstance(widths, ScoreWidths):
+            raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
+        self.widths = widths
+        self._levels = (BLOCK - 1).bit_length()
+        self.latency = 6 + (self._levels + 1) // 2 + 2
+        super().__init__({
+            "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
+            "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
+            "scale": In(unsigned(8)),
+            "sens": In(data.ArrayLayout(unsigned(8), BLOCK)),
+            "score": Out(unsigned(widths.score_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        f, p = self.widths.fraction_bits, self.widths.significant_bits
+        ab_bits = 8 + f                       # A, B < 2**(8+F) (B's largest shift is 4 + F)
+        diff_bits = self.widths.diff_bits
+
+        # Block scale: significand M_s and e_b = max(field, 1), once per block.
+        field = self.scale[3:7]
+        m_s = Cat(self.scale[:3], field != 0)
+        e_b = Mux(field == 0, 1, field)
+        m_s1, m3_s1 = reg(m, "m_s", 4, m_s), reg(m, "m3_s", 6, m_s * 3)
+        e_b1 = reg(m, "e_b", 4, e_b)
+
+        # Stage 1: A and B of each element.
+        a_regs, b_regs, big_regs = [], [], []
+        for c in range(BLOCK):
+            code4, code8 = self.codes4[c], self.codes8[c]
+            odd = Signal(2, name=f"odd{c}")
+            sh4 = Signal(2, name=f"sh4_{c}")
+            with m.Switch(code4[:3]):
+                for idx, (o, s) in enumerate(_E2M1_HALF_STEPS):
+                    with m.Case(idx):
+                        m.d.comb += [odd.eq(o), sh4.eq(s)]
+            a_regs.append((reg(m, f"odd_r{c}", 2, odd), reg(m, f"sh4_r{c}", 2, sh4)))
+            e8_field = code8[3:7]
+            m8 = Cat(code8[:3], e8_field != 0)
+            e8 = Mux(e8_field == 0, 1, e8_field)
+            shift = Signal(range(-16, 32), name=f"bshift{c}")            # B = m8 * 2**shift
+            m.d.comb += shift.eq(e8 - e_b + 1 + f)
+            big = shift > 4 + f                                          # B >= 2**(8+F): saturates
+            place = Signal(range(ab_bits + _B_GUARD), name=f"bplace{c}")
+            m.d.comb += place.eq(Mux(shift < -_B_GUARD, 0, Mux(big, 0, shift + _B_GUARD)))
+            wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
+            m.d.comb += wide.eq(Mux(shift < -_B_GUARD, 0, m8 << place))
+            b = Signal(ab_bits, name=f"b{c}")
+            m.d.comb += b.eq((wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)   # round half up
+            b_regs.append(reg(m, f"b_r{c}", ab_bits, b))
+            big_regs.append(reg(m, f"big_r{c}", 1, big))
+
+        # Stage 2: A, then Δ = |A - B| saturated.
+        diffs = []
+        for c, ((odd, sh4), b, big) in enumerate(zip(a_regs, b_regs, big_regs)):
+            base = Mux(odd == 3, m3_s1, Mux(odd == 1, m_s1, 0))
+            a = Signal(ab_bits, name=f"a{c}")
+            m.d.comb += a.eq((base << sh4) << f)
+            d = Signal(unsigned(ab_bits), name=f"absdiff{c}")
+            m.d.comb += d.eq(Mux(a > b, a - b, b - a))
+            sat = big | (d[diff_bits:] != 0)
+            diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
+        e_b2 = reg(m, "e_b2", 4, e_b1)
+
+        # Stage 3: p leading bits and the count of bits dropped.
+        drop_max = diff_bits - p
+        leads, drops = [], []
+        for c, d in enumerate(diffs):
+            top = highest_set_bit(m, d, f"dtop{c}")
+            drop = Signal(range(drop_max + 1), name=f"drop{c}")
+            m.d.comb += drop.eq(Mux(top >= p, top - (p - 1), 0)) if drop_max else drop.eq(0)
+            leads.append(reg(m, f"lead_r{c}", p, d >> drop))
+            drops.append(reg(m, f"drop_r{c}", len(drop), drop))
+        e_b3 = reg(m, "e_b3", 4, e_b2)
+        sens3 = delay(m, self.sens, 3, "sens")
+
+        # Stage 4: lead**2 (a table); stage 5: code * lead**2; stage 6: shifted by 2k.
+        terms = []
+        term_bits = 8 + 2 * diff_bits
+        for c, (lead, drop) in enumerate(zip(leads, drops)):
+            square = Signal(2 * p, name=f"sq{c}")
+            with m.Switch(lead):
+                for v in range(1 << p):
+                    with m.Case(v):
+                        m.d.comb += square.eq(v * v)
+            square4 = reg(m, f"sq_r{c}", 2 * p, square)
+            product = reg(m, f"prod_r{c}", 8 + 2 * p, square4 * reg(m, f"sens4_{c}", 8, sens3[c]))
+            drop5 = delay(m, drop, 2, f"drop{c}")
+            terms.append(reg(m, f"term_r{c}", term_bits, product << (drop5 * 2)))
+        e_b6 = delay(m, e_b3, 3, "e_b")
+
+        # Adder tree, two levels per stage.
+        level = 0
+        while len(terms) > 1:
+            sums = []
+            for j in range(0, len(terms), 2):
+                s = Signal(len(terms[j]) + 1, name=f"sum{level}_{j // 2}")
+                m.d.comb += s.eq(terms[j] + terms[j + 1])
+                sums.append(s)
+            level += 1
+            if level % 2 == 0 or len(sums) == 1:
+                sums = [reg(m, f"sum_r{level}_{j}", len(s), s) for j, s in enumerate(sums)]
+                e_b6 = reg(m, f"e_b_sum{level}", 4, e_b6)
+            terms = sums
+        total = terms[0]
+
+        # Block factor 4**(e_b - 1): a coarse and a fine shift, one stage each.
+        coarse = reg(m, "score_coarse", len(total) + 24, total << (Cat(Const(0, 3), (e_b6 - 1)[2:4]) ))
+        fine_sh = reg(m, "score_fine_sh", 2, (e_b6 - 1)[:2])
+        m.d.sync += self.score.eq(coarse << (fine_sh * 2))
+        return m
