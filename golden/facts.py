@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "E4M3_MAX", "STATUS_NAN", "STATUS_INF",
            "STATUS_OVERFLOW", "STATUS_WRITE_REFUSED", "SCALE_EXP_MIN", "SCALE_EXP_MAX", "ScoreWidths", "SCORE_WIDTHS_TRIED",
+           "SENS_EXP_BITS", "SENS_MANT_BITS", "SENS_EXP_MAX", "SQUARE_BITS", "SCORE_WINDOW_BITS",
            "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
 
 BLOCK = 16
@@ -42,7 +43,7 @@ class ScoreWidths:
 
     Parameters
     ----------
-    fraction_bits : int, 0 ... 5
+    fraction_bits : int, 0 ... 3
         ``F``: element differences are counted in units of ``u_b = ulp(s_b) / 2**(1 + F)``,
         where ``ulp(s_b)`` is the E4M3 spacing at the block scale (an NVFP4 value is a whole
         number of ``ulp(s_b) / 2``, so ``F`` is the number of bits below that grid).
@@ -60,7 +61,7 @@ class ScoreWidths:
     significant_bits: int = 4
 
     def __post_init__(self):
-        for name, value, low, high in (("fraction_bits", self.fraction_bits, 0, 5),
+        for name, value, low, high in (("fraction_bits", self.fraction_bits, 0, 3),
                                        ("significant_bits", self.significant_bits, 1, 6 + self.fraction_bits)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"ScoreWidths.{name} must be an integer in [{low}, {high}], got {value!r}")
@@ -84,12 +85,22 @@ class ScoreWidths:
 
     @property
     def score_bits(self) -> int:
-        """The score is an unsigned integer below ``2**score_bits``: 16 terms, 8-bit sensitivities,
-        squared differences, a block factor ``4**14`` at most."""
-        return 4 + 8 + 2 * self.diff_bits + 28
+        """The score is an unsigned integer below ``2**score_bits``: a 16-bit window sum times
+        ``2**(E - 11)`` (a term is below ``2**12`` (weight) ``* 2**(2 * diff_bits)``) and the block
+        factor ``4**14`` at most."""
+        return 16 + 12 + 2 * self.diff_bits - 11 + 28
 
 
-SCORE_WIDTHS_TRIED = ((1, 4), (2, 3), (2, 4), (2, 8), (4, 4))
+SENS_EXP_BITS, SENS_MANT_BITS, SENS_EXP_MAX = 4, 4, 8
+"""A channel sensitivity code ``e << 4 | m`` is a small float: exponent field ``e`` (0 = weight 0,
+fields above 8 count as 8) and mantissa ``m``; weight ``(16 + m) * 2**(min(e, 8) - 1)``
+(*FGMP activations*, step 6)."""
+SQUARE_BITS = 5
+"""A squared difference is rounded (RNE) to this many significant bits (*FGMP activations*, step 5)."""
+SCORE_WINDOW_BITS = 12
+"""Each term keeps its bits down to ``2**(E - 11)``, ``E`` the block's largest term exponent."""
+
+SCORE_WIDTHS_TRIED = ((1, 4), (2, 3), (2, 4), (2, 8), (3, 4))
 """``(F, p)`` of the score widths the report and the flow compare (*FGMP activations*); the
 unit's default ``ScoreWidths()`` is among them."""
 

@@ -27,15 +27,15 @@ from . import formats
 from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
 from . import fgmp_dot
-from .facts import (E4M3_MAX, SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
-                    ScoreWidths)
+from .facts import (E4M3_MAX, SCALE_EXP_MAX, SCALE_EXP_MIN, SCORE_WINDOW_BITS, SENS_EXP_BITS, SENS_EXP_MAX,
+                    SENS_MANT_BITS, SQUARE_BITS, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW, ScoreWidths)
 from .nvfp4 import block_scale_codes
 
 __all__ = [
-    "BLOCK", "FP8_MAX", "CLIP_CANDIDATES", "SENSITIVITY_CODE_MAX", "ScoreWidths",
+    "BLOCK", "FP8_MAX", "CLIP_CANDIDATES", "ScoreWidths",
     "STATUS_NAN", "STATUS_INF", "STATUS_OVERFLOW", "INPUT_FORMATS",
     "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
-    "quantize_weights", "sensitivity_codes", "round_to_input_format", "activation_tensor_scale",
+    "quantize_weights", "sensitivity_codes", "sensitivity_weights", "round_to_input_format", "activation_tensor_scale",
     "scale_exponent", "narrow_scores", "activation_scores",
     "calibrate_activation_threshold", "quantize_activations", "quantize_activations_by_codes", "dot",
 ]
@@ -45,7 +45,6 @@ FP8_MAX = E4M3_MAX
 FP4_MAX = 6.0
 CLIP_CANDIDATES = (0, -1, 1, -2, -3, -4, -5, -6, -7, -8)
 """Block-scale code offsets tried by sensitivity-weighted clipping, in order of preference."""
-SENSITIVITY_CODE_MAX = 255
 INPUT_FORMATS = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp32": np.float32}
 
 
@@ -255,16 +254,18 @@ def quantize_weights(w, fisher, fp8_fraction=None, clip: bool = True, *, thresho
 # Activations: the arithmetic of the hardware activation quantization unit.
 
 def sensitivity_codes(channel_fisher) -> tuple[np.ndarray, float]:
-    """8-bit channel sensitivities as held in the unit's on-chip memory.
+    """Channel sensitivities as the unit's on-chip memory holds them: small floats.
 
-    ``code_c = round_half_even(255 * F_c / max F)``, raised to 1 where
-    ``F_c > 0`` so that no sensitive channel is ignored.
+    ``r = F_c / max F`` is rounded (RNE) to 5 significant bits, ``r ~ (1 + m/16) * 2**(e - 8)``;
+    the code is ``e << 4 | m`` with ``e`` in 1 ... 8, and 0 where ``F_c = 0``. Channels with
+    ``0 < r < 2**-7`` get the smallest code ``e = 1, m = 0`` (a sensitive channel is never
+    ignored). :func:`sensitivity_weights` gives the integer weight of a code.
 
     Returns
     -------
     codes : ndarray of uint8
     unit : float
-        ``max F / 255``: ``F_c ~= code_c * unit``; 1.0 if all F are zero.
+        ``max F / 2048``: ``F_c ~= weight(code_c) * unit``; 1.0 if all F are zero.
     """
     f = as_finite_array(channel_fisher, "channel_fisher")
     if f.ndim != 1:
@@ -274,9 +275,23 @@ def sensitivity_codes(channel_fisher) -> tuple[np.ndarray, float]:
     fmax = float(f.max()) if f.size else 0.0
     if fmax == 0:
         return np.zeros(f.shape, np.uint8), 1.0
-    codes = np.rint(SENSITIVITY_CODE_MAX * f / fmax)
-    codes = np.where(f > 0, np.maximum(codes, 1), 0)
-    return codes.astype(np.uint8), fmax / SENSITIVITY_CODE_MAX
+    r = f / fmax
+    mant, exp = np.frexp(np.where(r > 0, r, 1.0))              # r = mant * 2**exp, mant in [0.5, 1)
+    q = np.rint(mant * 32).astype(np.int64)                    # 16 ... 32: five significant bits, RNE
+    exp = np.where(q == 32, exp + 1, exp)
+    q = np.where(q == 32, 16, q)
+    e = exp - 1 + SENS_EXP_MAX                                 # r ~ (q / 16) * 2**(e - 8)
+    small = e < 1
+    codes = np.where(small, 1 << SENS_MANT_BITS, (e << SENS_MANT_BITS) | (q - 16))
+    return np.where(f > 0, codes, 0).astype(np.uint8), fmax / 2048
+
+
+def sensitivity_weights(codes) -> np.ndarray:
+    """Integer weight ``(16 + m) * 2**(min(e, 8) - 1)`` of each sensitivity code (0 for ``e = 0``), int64."""
+    c = np.asarray(codes).astype(np.int64)
+    e = np.minimum((c >> SENS_MANT_BITS) & ((1 << SENS_EXP_BITS) - 1), SENS_EXP_MAX)
+    m = c & ((1 << SENS_MANT_BITS) - 1)
+    return np.where(e > 0, ((1 << SENS_MANT_BITS) + m) << np.maximum(e - 1, 0), 0)
 
 
 def round_to_input_format(x, input_format: str = "bf16") -> np.ndarray:
@@ -340,6 +355,16 @@ def _magnitude_fields(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(field > 0, 8 + (c & 7), c & 7), np.maximum(field, 1)
 
 
+def _round_significant(v: np.ndarray, bits: int) -> np.ndarray:
+    """Non-negative integers rounded (RNE) to ``bits`` significant bits."""
+    drop = np.maximum(_bit_length(v) - bits, 0)
+    half = np.where(drop > 0, 1 << np.maximum(drop - 1, 0), 0)
+    low = v & ((1 << drop) - 1)
+    kept = v >> drop
+    up = (low > half) | ((low == half) & (drop > 0) & ((kept & 1) == 1))
+    return (kept + up) << drop
+
+
 def narrow_scores(fp8: np.ndarray, fp4: np.ndarray, scale: np.ndarray, sens: np.ndarray,
                   widths: ScoreWidths = ScoreWidths()) -> np.ndarray:
     """Block scores of ``docs/numerics.md`` 4.2 step 5 from the unit's codes, in integers only.
@@ -351,7 +376,7 @@ def narrow_scores(fp8: np.ndarray, fp4: np.ndarray, scale: np.ndarray, sens: np.
     scale : ndarray of uint8, shape ``(..., n_blocks)``
         E4M3 block-scale codes.
     sens : ndarray, shape of ``fp8``
-        8-bit channel sensitivity codes.
+        Channel sensitivity codes (:func:`sensitivity_codes`).
     widths : ScoreWidths
 
     Returns
@@ -368,13 +393,16 @@ def narrow_scores(fp8: np.ndarray, fp4: np.ndarray, scale: np.ndarray, sens: np.
     diff = np.minimum(np.abs(a - b), widths.diff_max)
     drop = np.maximum(_bit_length(diff) - p, 0)
     diff = diff >> drop << drop                                                  # p leading bits
-    terms = sens.astype(np.int64) * diff * diff
-    return terms.sum(axis=-1) << (2 * (e_s - 1))
+    terms = sensitivity_weights(sens) * _round_significant(diff * diff, SQUARE_BITS)
+    top = np.where(terms > 0, _bit_length(terms) - 1, -1).max(axis=-1)           # E: the largest exponent
+    top = np.maximum(top, SCORE_WINDOW_BITS - 1)[..., None]                      # E < 11 keeps every bit
+    kept = (terms >> (top - (SCORE_WINDOW_BITS - 1))).sum(axis=-1)               # each term down to 2**(E-11)
+    return kept << (top[..., 0] - (SCORE_WINDOW_BITS - 1) + 2 * (e_s - 1))
 
 
 def _bit_length(v: np.ndarray) -> np.ndarray:
-    out = np.zeros(v.shape, np.int64)
-    for k in range(1, 16):
+    out = np.zeros(np.shape(v), np.int64)
+    for k in range(1, 40):
         out += v >= (1 << k - 1)
     return out
 
@@ -474,7 +502,7 @@ def quantize_activations_by_codes(x, channel_codes, threshold: int, *, tensor_sc
         raise ValueError(f"threshold is the unit's integer register, got {threshold!r}")
     codes = np.asarray(channel_codes)
     if codes.ndim != 1 or codes.dtype.kind not in "iu" or (codes.size and (codes.min() < 0 or codes.max() > 255)):
-        raise ValueError(f"channel_codes must be a vector of integers in [0, 255], got {channel_codes!r}")
+        raise ValueError(f"channel_codes must be a vector of 8-bit sensitivity codes, got {channel_codes!r}")
     b = _activation_blocks(x, codes, tensor_scale, input_format, widths)
     modes = (b.scores > threshold) | ((b.status & STATUS_NAN) != 0)
     out_codes = np.where(modes[..., None], b.fp8, b.fp4).reshape(np.shape(x))

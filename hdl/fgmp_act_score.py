@@ -7,17 +7,21 @@ cycles later (the caller carries a valid bit beside it). Per element:
 1. ``A = |Q4| / u_b`` is ``M_s`` or ``3 M_s`` shifted (the E2M1 magnitude is 1 or 3
    times a power of two); ``B = |Q8| / u_b`` is the E4M3 significand shifted, with a
    round-half-up when the shift is to the right.
-2. ``Δ = min(|A - B|, 2**(6+F) - 1)``.
-3. ``Δ``'s ``p`` leading bits ``lead`` and the count ``k`` of bits dropped: ``D = lead << k``.
-4. ``code * lead**2`` (``lead**2`` a table of ``p`` inputs), shifted by ``2k``.
-5. The sum of the 16 terms (a registered adder tree), shifted by ``2 (e_b - 1)``.
+2. ``Δ = min(|A - B|, 2**(6+F) - 1)``; its ``p`` leading bits ``lead`` and the count ``k``
+   of bits dropped.
+3. ``lead**2`` rounded to 5 significant bits (a table: mantissa and exponent), times the
+   weight's 5-bit mantissa: the term as a 10-bit product and an exponent.
+4. Per block, the largest term exponent ``E``; each term kept down to ``2**(E - 11)``
+   (a right shift of at most 13); the sum of the 16 (a registered adder tree); times
+   ``2**(E - 11) * 4**(e_b - 1)``.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.facts import BLOCK, ScoreWidths
+from golden.facts import (BLOCK, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS, SQUARE_BITS,
+                          ScoreWidths)
 
 from .bit_search import highest_set_bit
 from .pipeline import delay, reg
@@ -30,7 +34,7 @@ _B_GUARD = 5                    # right shifts of the 4-bit E4M3 significand bey
 
 
 class ActScore(wiring.Component):
-    """Score of one block per cycle: ``4**(e_b - 1) * sum code_c * D_c**2``.
+    """Score of one block per cycle: ``4**(e_b - 1) * 2**(E - 11) * sum_c floor(w_c * sq_c / 2**(E - 11))``.
 
     Parameters
     ----------
@@ -46,7 +50,7 @@ class ActScore(wiring.Component):
     scale : In(8)
         E4M3 block-scale code.
     sens : In(16 x 8)
-        Channel sensitivity codes.
+        Channel sensitivity codes (small floats, :func:`golden.fgmp.sensitivity_codes`).
     score : Out(widths.score_bits)
         The score of the block presented :attr:`latency` cycles earlier, in units of
         ``2**widths.unit_exponent``.
@@ -62,7 +66,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 6 + (self._levels + 1) // 2 + 2
+        self.latency = 9 + (self._levels + 1) // 2 + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -116,8 +120,10 @@ class ActScore(wiring.Component):
             base = Mux(odd == 3, m3_s1, Mux(odd == 1, m_s1, 0))
             a = Signal(ab_bits, name=f"a{c}")
             m.d.comb += a.eq((base << sh4) << f)
+            signed_d = Signal(signed(ab_bits + 1), name=f"sdiff{c}")
+            m.d.comb += signed_d.eq(a - b)
             d = Signal(unsigned(ab_bits), name=f"absdiff{c}")
-            m.d.comb += d.eq(Mux(a > b, a - b, b - a))
+            m.d.comb += d.eq(Mux(signed_d[-1], -signed_d, signed_d))
             sat = big | (d[diff_bits:] != 0)
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
         e_b2 = reg(m, "e_b2", 4, e_b1)
@@ -134,20 +140,62 @@ class ActScore(wiring.Component):
         e_b3 = reg(m, "e_b3", 4, e_b2)
         sens3 = delay(m, self.sens, 3, "sens")
 
-        # Stage 4: lead**2 (a table); stage 5: code * lead**2; stage 6: shifted by 2k.
-        terms = []
-        term_bits = 8 + 2 * diff_bits
+        # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
+        # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
+        exp_bits = (2 * diff_bits + 7).bit_length()
+        mants, exps = [], []
         for c, (lead, drop) in enumerate(zip(leads, drops)):
-            square = Signal(2 * p, name=f"sq{c}")
+            sq_m = Signal(SQUARE_BITS, name=f"sq_m{c}")
+            sq_e = Signal(4, name=f"sq_e{c}")                       # exponent + 4
             with m.Switch(lead):
-                for v in range(1 << p):
+                for v in range(1, 1 << p):
+                    mant, exp = _square_mantissa(v)
                     with m.Case(v):
-                        m.d.comb += square.eq(v * v)
-            square4 = reg(m, f"sq_r{c}", 2 * p, square)
-            product = reg(m, f"prod_r{c}", 8 + 2 * p, square4 * reg(m, f"sens4_{c}", 8, sens3[c]))
-            drop5 = delay(m, drop, 2, f"drop{c}")
-            terms.append(reg(m, f"term_r{c}", term_bits, product << (drop5 * 2)))
-        e_b6 = delay(m, e_b3, 3, "e_b")
+                        m.d.comb += [sq_m.eq(mant), sq_e.eq(exp + 4)]
+            code = sens3[c]
+            field = code[SENS_MANT_BITS:]
+            w_e = Mux(field > SENS_EXP_MAX, SENS_EXP_MAX, field) - 1                # weight = w_m * 2**w_e
+            w_m = Mux(field == 0, 0, Cat(code[:SENS_MANT_BITS], Const(1, 1)))
+            mants.append((reg(m, f"w_m{c}", SENS_MANT_BITS + 1, w_m), reg(m, f"sq_m_r{c}", SQUARE_BITS, sq_m)))
+            exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
+        e_b4 = reg(m, "e_b4", 4, e_b3)
+
+        # Stage 5: the mantissa product (5 x 5 bits). Stage 6: the term's exponent + 4, L_c + 4.
+        prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
+        products = [reg(m, f"prod_r{c}", prod_bits, w_m * sq_m) for c, (w_m, sq_m) in enumerate(mants)]
+        exps5 = [reg(m, f"t_e5_{c}", exp_bits, e) for c, e in enumerate(exps)]
+        top_bits = exp_bits + 1
+        tops = [reg(m, f"l6_{c}", top_bits, Mux(prod == 0, 0, e + (prod_bits - 2) + prod[-1]))
+                for c, (prod, e) in enumerate(zip(products, exps5))]
+        products6 = [reg(m, f"prod6_{c}", prod_bits, q) for c, q in enumerate(products)]
+        exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
+
+        # Stages 7, 8: E + 4, the largest term exponent (a tree, two levels per stage), at least 11 + 4.
+        level = tops
+        depth = 0
+        while len(level) > 1:
+            level = [Mux(level[j + 1] > level[j], level[j + 1], level[j]) for j in range(0, len(level), 2)]
+            depth += 1
+            if depth % 2 == 0 or len(level) == 1:
+                level = [reg(m, f"emax{depth}_{j}", top_bits, x) for j, x in enumerate(level)]
+        window = SCORE_WINDOW_BITS - 1
+        e_top = Signal(top_bits, name="e_top")
+        m.d.comb += e_top.eq(Mux(level[0] > window + 4, level[0], window + 4))
+        wait = 2 if self._levels > 2 else 1
+        products8 = [delay(m, q, wait, f"prod8_{c}") for c, q in enumerate(products6)]
+        exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
+        e_b8 = delay(m, e_b4, 2 + wait, "e_b8")
+
+        # Stage 9: each term kept down to 2**(E - 11): (product << 3) >> (E - 8 - exponent).
+        aligned_bits = prod_bits + 3
+        terms = []
+        for c, (prod, e) in enumerate(zip(products8, exps8)):
+            right = Signal(top_bits + 1, name=f"right{c}")
+            m.d.comb += right.eq(e_top - 8 - e)
+            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,
+                             Mux(right >= aligned_bits, 0, (prod << 3) >> right[:(aligned_bits - 1).bit_length()])))
+        e_top9 = reg(m, "e_top9", top_bits, e_top)
+        e_b9 = reg(m, "e_b9", 4, e_b8)
 
         # Adder tree, two levels per stage.
         level = 0
@@ -160,12 +208,29 @@ class ActScore(wiring.Component):
             level += 1
             if level % 2 == 0 or len(sums) == 1:
                 sums = [reg(m, f"sum_r{level}_{j}", len(s), s) for j, s in enumerate(sums)]
-                e_b6 = reg(m, f"e_b_sum{level}", 4, e_b6)
+                e_b9 = reg(m, f"e_b_sum{level}", 4, e_b9)
+                e_top9 = reg(m, f"e_top_sum{level}", top_bits, e_top9)
             terms = sums
         total = terms[0]
 
-        # Block factor 4**(e_b - 1): a coarse and a fine shift, one stage each.
-        coarse = reg(m, "score_coarse", len(total) + 24, total << (Cat(Const(0, 3), (e_b6 - 1)[2:4]) ))
-        fine_sh = reg(m, "score_fine_sh", 2, (e_b6 - 1)[:2])
-        m.d.sync += self.score.eq(coarse << (fine_sh * 2))
+        # The factor 2**(E - 11) * 4**(e_b - 1): a coarse and a fine shift, one stage each.
+        amount = Signal(range(64), name="score_shift")
+        m.d.comb += amount.eq(e_top9 - (window + 4) + (e_b9 - 1) * 2)
+        coarse = reg(m, "score_coarse", len(total) + 56, total << Cat(Const(0, 3), amount[3:]))
+        fine_sh = reg(m, "score_fine_sh", 3, amount[:3])
+        m.d.sync += self.score.eq(coarse << fine_sh)
         return m
+
+
+def _square_mantissa(lead: int) -> tuple[int, int]:
+    """``lead**2`` rounded half to even to SQUARE_BITS significant bits, as ``(mantissa, exponent)``
+    with ``2**(SQUARE_BITS - 1) <= mantissa < 2**SQUARE_BITS``."""
+    v = lead * lead
+    drop = max(v.bit_length() - SQUARE_BITS, 0)
+    kept, low = v >> drop, v & ((1 << drop) - 1)
+    half = 1 << (drop - 1) if drop else 0
+    if drop and (low > half or (low == half and kept & 1)):
+        kept += 1
+    v = kept << drop
+    exp = v.bit_length() - SQUARE_BITS
+    return (v >> exp if exp >= 0 else v << -exp), exp

@@ -123,10 +123,10 @@ def encode_key_e4m3(m: Module, key, name: str):
     mag = Signal(7, name=f"{name}_m")
     with m.If(key.nan):
         m.d.comb += mag.eq(0x7F)
+    with m.Elif(key.zero):                                          # a zero's exponent field is arbitrary
+        m.d.comb += mag.eq(0)
     with m.Elif(key.inf | big | ~below(rounded, 0x7F)):
         m.d.comb += mag.eq(0x7E)
-    with m.Elif(key.zero):
-        m.d.comb += mag.eq(0)
     with m.Else():
         m.d.comb += mag.eq(rounded)
     return Cat(mag, key.sign)

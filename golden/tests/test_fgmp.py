@@ -112,6 +112,29 @@ def test_weight_bad_input(kwargs, match):
 
 # ---- activations -------------------------------------------------------------------
 
+def reference_weight(f, fmax):
+    """The integer weight of a channel: ``F / max F`` rounded half to even to 5 significant bits
+    (at least ``2**-7``), times ``2**11``."""
+    if f == 0:
+        return 0
+    r = Fraction(f) / Fraction(fmax)
+    if r < Fraction(1, 128):
+        return 16
+    e = r.numerator.bit_length() - r.denominator.bit_length()
+    if Fraction(2) ** e > r:
+        e -= 1                                                      # 2**e <= r < 2**(e + 1)
+    q = round(r / Fraction(2) ** e * 16)
+    if q == 32:
+        q, e = 16, e + 1
+    return int(q * Fraction(2) ** (e + 7))
+
+
+def round_significant(v, bits):
+    """A non-negative int rounded half to even to ``bits`` significant bits."""
+    drop = max(v.bit_length() - bits, 0)
+    return round(Fraction(v, 2 ** drop)) * 2 ** drop
+
+
 def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWidths()):
     """The unit's arithmetic written out from values: ml_dtypes casts, Fractions, Python big ints.
 
@@ -126,9 +149,7 @@ def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWid
     s_b = (np.abs(y).max(-1) / 6).clip(0, top).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
     s_b = np.maximum(s_b, 2.0 ** -9)
     e4 = (y / s_b[..., None]).astype(ml_dtypes.float4_e2m1fn).astype(np.float64) * s_b[..., None]
-    fmax = channel_fisher.max()
-    codes = np.where(channel_fisher > 0, np.maximum(np.rint(255 * channel_fisher / fmax), 1), 0)
-    codes = codes.reshape(-1, 16)
+    weights = np.array([reference_weight(v, channel_fisher.max()) for v in channel_fisher]).reshape(-1, 16)
     scores = np.zeros(y.shape[:2], dtype=object)
     widest = np.zeros(y.shape[:2], dtype=np.int64)
     unit = Fraction(2) ** (-10 - f)                                  # the finest u_b
@@ -136,8 +157,8 @@ def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWid
         for b in range(y.shape[1]):
             ulp = Fraction(2) ** max(math.floor(math.log2(s_b[r, b])) - 3, -9)   # E4M3 spacing at s_b
             u = ulp / 2 ** (1 + f)
-            total = 0
-            for c, q4, q8 in zip(codes[b], e4[r, b], e8[r, b]):
+            terms = []
+            for w, q4, q8 in zip(weights[b], e4[r, b], e8[r, b]):
                 a = abs(Fraction(q4)) / u
                 assert a.denominator == 1
                 wide = abs(int(a) - math.floor(abs(Fraction(q8)) / u + Fraction(1, 2)))
@@ -145,8 +166,10 @@ def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWid
                 diff = min(wide, widths.diff_max)
                 drop = max(diff.bit_length() - p, 0)
                 diff = diff >> drop << drop
-                total += int(c) * diff ** 2
-            scores[r, b] = int(total * (u / unit) ** 2)
+                terms.append(int(w) * round_significant(int(diff) * int(diff), 5))
+            top = max([t.bit_length() - 1 for t in terms if t] + [11])
+            kept = sum(t >> (top - 11) for t in terms)
+            scores[r, b] = int(kept * 2 ** (top - 11) * (u / unit) ** 2)
     modes = scores > threshold
     values = np.where(modes[..., None], e8, e4) * np.float64(s_t)
     return scores.astype(np.int64), modes, values.reshape(x.shape), widest
@@ -157,7 +180,7 @@ def activations(rng, rows=16, channels=128):
 
 
 @pytest.mark.parametrize("widths", [fgmp.ScoreWidths(), fgmp.ScoreWidths(0, 1), fgmp.ScoreWidths(1, 3),
-                                    fgmp.ScoreWidths(5, 11)], ids=lambda w: f"F{w.fraction_bits}-p{w.significant_bits}")
+                                    fgmp.ScoreWidths(3, 9)], ids=lambda w: f"F{w.fraction_bits}-p{w.significant_bits}")
 def test_activation_unit_matches_written_out_reference(rng, widths):
     x = activations(rng)
     cf = rng.random(128) ** 3
@@ -175,7 +198,7 @@ def test_activation_unit_matches_written_out_reference(rng, widths):
 
 
 @given(st.lists(st.floats(-1e4, 1e4, allow_nan=False, width=32), min_size=16, max_size=16),
-       st.integers(-4, 4), st.integers(0, 5))
+       st.integers(-4, 4), st.integers(0, 3))
 def test_differences_saturate_only_in_overflowing_blocks(values, exp, f):
     widths = fgmp.ScoreWidths(f, 6 + f)
     x = np.array([values]) * 2.0 ** (exp * 10)
@@ -216,9 +239,15 @@ def test_activation_nan_inf_and_overflow_are_flagged_and_saturate(rng):
     assert formats.decode(q.codes[2, 20:21] & 0xF, "e2m1")[0] == 6.0
 
 
-def test_sensitivity_codes_keep_small_channels():
-    codes, unit = fgmp.sensitivity_codes(np.array([0.0, 1e-9, 0.5, 1.0]))
-    assert codes.tolist() == [0, 1, 128, 255] and unit == 1 / 255
+def test_sensitivity_codes_are_small_floats_that_keep_small_channels():
+    f = np.array([0.0, 1e-9, 2.0 ** -7, 0.5, 1.0, 0.5 + 2.0 ** -6, 0.5 + 3 * 2.0 ** -6, 31.5 / 32])
+    codes, unit = fgmp.sensitivity_codes(f)
+    assert codes.tolist() == [0, 0x10, 0x10, 0x70, 0x80, 0x70, 0x72, 0x80] and unit == 1 / 2048
+    #  zero; floored to the smallest; 2**-7; 0.5; 1.0; a tie rounds to even (down, up); carry into 1.0
+    weights = fgmp.sensitivity_weights(codes)
+    assert weights.tolist() == [0, 16, 16, 1024, 2048, 1024, 1152, 2048]
+    assert [reference_weight(v, 1.0) for v in f] == weights.tolist()
+    assert fgmp.sensitivity_weights(np.array([0x9F, 0xFF])).tolist() == [31 * 128] * 2   # fields above 8 as 8
 
 
 @pytest.mark.parametrize("call, match", [
@@ -228,7 +257,7 @@ def test_sensitivity_codes_keep_small_channels():
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=0.3), "power of two"),
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=2.0 ** -140), "power of two"),
     (lambda: fgmp.quantize_activations(np.ones((1, 32)), np.ones(32), 0, tensor_scale=1.0, widths=(2, 4)), "widths"),
-    (lambda: fgmp.ScoreWidths(6, 4), "fraction_bits"),
+    (lambda: fgmp.ScoreWidths(4, 4), "fraction_bits"),
     (lambda: fgmp.ScoreWidths(2, 9), "significant_bits"),
     (lambda: fgmp.activation_tensor_scale(-1.0), "amax"),
     (lambda: fgmp.activation_tensor_scale(np.inf), "amax"),
@@ -256,6 +285,6 @@ def test_quantizing_by_codes_is_quantizing_by_fisher(rng):
     by_codes = fgmp.quantize_activations_by_codes(x, fgmp.sensitivity_codes(cf)[0], 10 ** 12, tensor_scale=s_t)
     for field in ("modes", "codes", "scale_codes", "scores", "status"):
         np.testing.assert_array_equal(getattr(by_codes, field), getattr(by_fisher, field))
-    for bad in (np.full(64, 256), np.full(64, 1.5), np.ones((2, 32), int)):
+    for bad in (np.full(64, 256), np.full(64, 1.5), np.ones((2, 32), int), np.full(64, -1)):
         with pytest.raises(ValueError, match="channel_codes"):
             fgmp.quantize_activations_by_codes(x, bad, 0, tensor_scale=s_t)

@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import fgmp
-from golden.facts import STATUS_WRITE_REFUSED
+from golden.facts import SCALE_EXP_MIN, STATUS_WRITE_REFUSED
 from hdl.fgmp_layout import block_layout
 from verif.bench_support import (pack, params, record_summary, resolved, rng, split_struct,
                                  stream_through)
@@ -182,6 +182,14 @@ async def directed_ties_zeros_and_specials(dut):
         n, bad, _, _ = await check_batch(dut, x, cf, 1.0, threshold, p["input_format"], gen, 0.8, 0.8)
         blocks += n
         mismatches += bad
+    # The smallest tensor scale: BF16 / FP32 subnormal inputs next to values that reach E4M3's range.
+    tiny = np.array([1e-39, -1e-39, 2.0 ** -127, -(2.0 ** -130), 2.0 ** -108, 3 * 2.0 ** -109, 448 * 2.0 ** -100,
+                     2.0 ** -101, -(2.0 ** -106), 2.0 ** -110, 0.0, -0.0, 5e-40, 2.0 ** -126, 2.0 ** -103, 1e-38])
+    x_tiny = np.zeros((1, channels))
+    x_tiny[0, :16] = tiny
+    n, bad, _, _ = await check_batch(dut, x_tiny, cf, 2.0 ** fgmp.SCALE_EXP_MIN, 0, p["input_format"], gen, 1.0, 1.0)
+    blocks += n
+    mismatches += bad
     record_summary("directed_ties_zeros_and_specials", vectors=blocks, mismatches=mismatches)
     assert mismatches == 0
 
@@ -391,6 +399,36 @@ async def config_writes_racing_a_stream(dut):
                   f"writes, {refused_tries} refused active-bank writes")
     record_summary("config_writes_racing_a_stream", vectors=len(out), mismatches=mismatches, switches=switches,
                    inactive_writes=inactive_writes, refused_writes=refused_tries)
+    assert mismatches == 0
+
+
+@cocotb.test()
+async def scale_exponent_below_range_is_refused(dut):
+    """A configuration write with ``cfg_scale_exp < SCALE_EXP_MIN`` changes nothing and sets status bit 8."""
+    p, gen = params(), rng()
+    await start(dut)
+    channels = 32
+    x = realistic(gen, 4, channels)
+    values, _ = to_format(x, p["input_format"])
+    cf = gen.random(channels)
+    s_t = fgmp.activation_tensor_scale(np.abs(values).max())
+    n, mismatches, _, _ = await check_batch(dut, x, cf, s_t, 10 ** 12, p["input_format"], gen, 1.0, 1.0)
+    dut.cfg_scale_exp.value = SCALE_EXP_MIN - 1
+    dut.cfg_threshold.value = -1                       # would make every block FP8
+    dut.cfg_bank.value = 1
+    dut.cfg_we.value = 1
+    await RisingEdge(dut.clk)
+    dut.cfg_we.value = 0
+    await RisingEdge(dut.clk)
+    if not resolved(dut.status) & STATUS_WRITE_REFUSED:
+        dut._log.error("a scale exponent below the range was not flagged")
+        mismatches += 1
+    _, bits = to_format(x, p["input_format"])
+    golden = fgmp.quantize_activations(values, cf, 10 ** 12, tensor_scale=s_t, input_format=p["input_format"])
+    out, _ = await stream_through(dut, input_payloads(bits, channels), x.shape[0] * channels // 16, gen,
+                                  read=lambda h: split_struct(resolved(h), block_layout("mixed")))
+    mismatches += compare(dut, out, golden, channels)            # still the old configuration
+    record_summary("scale_exponent_below_range_is_refused", vectors=n + len(out), mismatches=mismatches)
     assert mismatches == 0
 
 
