@@ -28,7 +28,7 @@ from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
 from .pipeline import delay, reg, valid_reg
 from .const_compare import below
-from .rounding_key import (EXP_WIDTH, RoundingKey, encode_key_e4m3, key_div6_e4m3, key_from_product,
+from .rounding_key import (EXP_WIDTH, RoundingKey, encode_key_e4m3, key_div3_table, key_div6, key_from_product,
                            key_from_small_int)
 from .small_float import e4m3_mantissa_shift
 
@@ -36,7 +36,7 @@ __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 _E2M1_MIDPOINTS_X4 = (1, 3, 5, 7, 10, 14, 20)        # midpoints between E2M1 magnitudes, times 4
-_FRONT_STAGES = 10                                    # accept ... E2M1 codes (the stages below)
+_FRONT_STAGES = 12                                    # accept ... the score's inputs (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -228,24 +228,33 @@ class FGMPActQuant(wiring.Component):
         amax_raw = reg(m, "amax3", raw_width, max_level(max_level(level, "max3"), "max4")[0])
         t3 = reg(m, "t3", signed(8), t2)
 
-        # S4: the key of amax. S5: rne(amax / 6) as E4M3. S6: the 2**-9 floor.
+        # S4: the key of amax. S5 ... S7: rne(amax / 6) as E4M3 (table, normalisation, rounding), the 2**-9 floor.
         stage("amax_key")
         amax = reg(m, "amax4", RoundingKey, self._input_key(m, Cat(amax_raw, 0), t3, "amax"))
+        stage("div3")
+        q3, r3 = key_div3_table(m, amax, "sb")
+        q3, r3, amax5 = reg(m, "q3_5", 7, q3), reg(m, "r3_5", 2, r3), reg(m, "amax5", RoundingKey, amax)
         stage("div6")
-        scale_code = reg(m, "scale5", 8, key_div6_e4m3(m, amax, "sb"))
+        sixth = reg(m, "sixth6", RoundingKey, key_div6(m, amax5, q3, r3, "sb"))
         stage("scale")
-        scale6 = reg(m, "scale6", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
+        scale_code = encode_key_e4m3(m, sixth, "sb_enc")
+        scale7 = reg(m, "scale7", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
 
-        # S7: the 7 thresholds s_b * midpoint as keys. S8: as (exponent relative to the first, m8).
+        # S8, S9: the 7 thresholds s_b * midpoint as keys (products, then normalised).
+        # S10: as (exponent relative to the first, m8).
+        stage("products")
+        mb, shb = e4m3_mantissa_shift(scale7)
+        t_products = [reg(m, f"tp8_{j}", 9, mb * mid) for j, mid in enumerate(_E2M1_MIDPOINTS_X4)]
+        t_shift = reg(m, "tsh8", signed(6), shb - 9 - 2)
+        scale8 = reg(m, "scale8", 8, scale7)
         stage("thresholds")
-        mb, shb = e4m3_mantissa_shift(scale6)
-        thresholds = [reg(m, f"t7_{j}", RoundingKey, key_from_small_int(m, mb * mid, shb - 9 - 2, f"t{j}"))
-                      for j, mid in enumerate(_E2M1_MIDPOINTS_X4)]
-        scale7 = reg(m, "scale7", 8, scale6)
-        keys7 = [delay(m, k, 5, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S7
+        thresholds = [reg(m, f"t9_{j}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{j}"))
+                      for j, prod in enumerate(t_products)]
+        scale9 = reg(m, "scale9_t", 8, scale8)
+        keys7 = [delay(m, k, 7, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S9
         stage("relative")
         e_ref = thresholds[0].exp                                           # exponent of s_b / 4
-        rel_t = [reg(m, f"rt8_{j}", 12, Cat(Const(0, 1), t.m8, (t.exp - e_ref + 1)[:3]))
+        rel_t = [reg(m, f"rt10_{j}", 12, Cat(Const(0, 1), t.m8, (t.exp - e_ref + 1)[:3]))
                  for j, t in enumerate(thresholds)]
         rel_y = []
         for c, key in enumerate(keys7):
@@ -254,9 +263,9 @@ class FGMPActQuant(wiring.Component):
             low, high = below(delta, -1), ~below(delta, 7)                   # below / above every threshold
             rel = Mux(key.inf | high, Cat(Const(1, 1), Const(0xFF, 8), Const(7, 3)),
                       Mux(low, 0, Cat(key.sticky, key.m8, (delta + 1)[:3])))
-            rel_y.append(reg(m, f"ry8_{c}", 12, rel))
-        zero_sign_nan = [reg(m, f"zsn8_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
-        scale8 = reg(m, "scale8", 8, scale7)
+            rel_y.append(reg(m, f"ry10_{c}", 12, rel))
+        zero_sign_nan = [reg(m, f"zsn10_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
+        scale10 = reg(m, "scale10", 8, scale9)
 
         # S9: E2M1 codes (ties to the even code: >= at the odd midpoints, > at the even ones).
         stage("codes4")
@@ -266,13 +275,13 @@ class FGMPActQuant(wiring.Component):
             mag4 = Signal(3, name=f"e4_{c}")
             m.d.comb += mag4.eq(sum(a.as_unsigned() for a in above))
             codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
-        scale9 = reg(m, "scale9", 8, scale8)
-        front = 9                                     # codes4 and scale9 belong to stage 9
+        scale11 = reg(m, "scale11", 8, scale10)
+        front = 11                                    # codes4 and scale11 belong to stage 11
         codes8_9 = [delay(m, c8, front - 2, f"c8_{c}") for c, c8 in enumerate(codes8)]
         nan9 = delay(m, nan_elems, front - 2, "nan")
         sens9 = delay(m, sens_row, front - 1, "sens")
-        stage("score_in")                             # stage 10: the score's inputs registered
-        m.d.sync += [score.scale.eq(scale9)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
+        stage("score_in")                             # stage 12: the score's inputs registered
+        m.d.sync += [score.scale.eq(scale11)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
             m.d.sync += [score.codes4[c].eq(codes4[c]), score.codes8[c].eq(Mux(nan9[c], 0, codes8_9[c]))]
         assert len(v) - 1 == _FRONT_STAGES
@@ -283,7 +292,7 @@ class FGMPActQuant(wiring.Component):
             stage("score")
         codes8_s = [delay(m, c, wait, f"c8s_{j}") for j, c in enumerate(codes8_9)]
         codes4_s = [delay(m, c, wait, f"c4s_{j}") for j, c in enumerate(codes4)]
-        scale_s = delay(m, scale9, wait, "scale_s")
+        scale_s = delay(m, scale11, wait, "scale_s")
         thr_s = delay(m, thr0, front + wait, "thr")
         flags_s = delay(m, flags, front + wait - 2, "flags")
         fp8 = Signal()

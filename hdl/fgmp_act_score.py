@@ -24,6 +24,7 @@ from golden.facts import (BLOCK, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS
                           ScoreWidths)
 
 from .bit_search import highest_set_bit
+from .const_compare import below
 from .pipeline import delay, reg
 
 __all__ = ["ActScore"]
@@ -66,7 +67,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 9 + (self._levels + 1) // 2 + 2
+        self.latency = 13 + (self._levels + 1) // 2 + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -88,8 +89,9 @@ class ActScore(wiring.Component):
         m_s1, m3_s1 = reg(m, "m_s", 4, m_s), reg(m, "m3_s", 6, m_s * 3)
         e_b1 = reg(m, "e_b", 4, e_b)
 
-        # Stage 1: A and B of each element.
-        a_regs, b_regs, big_regs = [], [], []
+        # Stage 1: the E2M1 magnitude as (odd part, shift); B's shift e8 - e_b + 1 + F.
+        # Stage 2: A and B (B rounded half up). Stage 3: A - B. Stage 4: |A - B| saturated.
+        diffs = []
         for c in range(BLOCK):
             code4, code8 = self.codes4[c], self.codes8[c]
             odd = Signal(2, name=f"odd{c}")
@@ -98,35 +100,29 @@ class ActScore(wiring.Component):
                 for idx, (o, s) in enumerate(_E2M1_HALF_STEPS):
                     with m.Case(idx):
                         m.d.comb += [odd.eq(o), sh4.eq(s)]
-            a_regs.append((reg(m, f"odd_r{c}", 2, odd), reg(m, f"sh4_r{c}", 2, sh4)))
+            odd1, sh4_1 = reg(m, f"odd_r{c}", 2, odd), reg(m, f"sh4_r{c}", 2, sh4)
             e8_field = code8[3:7]
-            m8 = Cat(code8[:3], e8_field != 0)
-            e8 = Mux(e8_field == 0, 1, e8_field)
-            shift = Signal(range(-16, 32), name=f"bshift{c}")            # B = m8 * 2**shift
-            m.d.comb += shift.eq(e8 - e_b + 1 + f)
-            big = shift > 4 + f                                          # B >= 2**(8+F): saturates
-            place = Signal(range(ab_bits + _B_GUARD), name=f"bplace{c}")
-            m.d.comb += place.eq(Mux(shift < -_B_GUARD, 0, Mux(big, 0, shift + _B_GUARD)))
-            wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
-            m.d.comb += wide.eq(Mux(shift < -_B_GUARD, 0, m8 << place))
-            b = Signal(ab_bits, name=f"b{c}")
-            m.d.comb += b.eq((wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)   # round half up
-            b_regs.append(reg(m, f"b_r{c}", ab_bits, b))
-            big_regs.append(reg(m, f"big_r{c}", 1, big))
+            m8 = reg(m, f"m8_r{c}", 4, Cat(code8[:3], e8_field != 0))
+            shift = reg(m, f"bshift{c}", signed(6), Mux(e8_field == 0, 1, e8_field) - e_b + 1 + f)  # B = m8 * 2**shift
 
-        # Stage 2: A, then Δ = |A - B| saturated.
-        diffs = []
-        for c, ((odd, sh4), b, big) in enumerate(zip(a_regs, b_regs, big_regs)):
-            base = Mux(odd == 3, m3_s1, Mux(odd == 1, m_s1, 0))
-            a = Signal(ab_bits, name=f"a{c}")
-            m.d.comb += a.eq((base << sh4) << f)
-            signed_d = Signal(signed(ab_bits + 1), name=f"sdiff{c}")
-            m.d.comb += signed_d.eq(a - b)
+            big = ~below(shift, 5 + f)                                   # B >= 2**(8+F): saturates
+            gone = below(shift, -_B_GUARD)                               # B rounds to 0
+            place = Signal(range(ab_bits + _B_GUARD), name=f"bplace{c}")
+            m.d.comb += place.eq(Mux(gone | big, 0, shift + _B_GUARD))
+            wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
+            m.d.comb += wide.eq(Mux(gone, 0, m8 << place))
+            b = reg(m, f"b_r{c}", ab_bits, (wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)
+            base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
+            a = reg(m, f"a_r{c}", ab_bits, (base << sh4_1) << f)
+            big2 = reg(m, f"big_r{c}", 1, big)
+
+            signed_d = reg(m, f"sdiff{c}", signed(ab_bits + 1), a - b)
+            big3 = reg(m, f"big3_r{c}", 1, big2)
             d = Signal(unsigned(ab_bits), name=f"absdiff{c}")
             m.d.comb += d.eq(Mux(signed_d[-1], -signed_d, signed_d))
-            sat = big | (d[diff_bits:] != 0)
+            sat = big3 | (d[diff_bits:] != 0)
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
-        e_b2 = reg(m, "e_b2", 4, e_b1)
+        e_b2 = delay(m, e_b1, 3, "e_b_d")                             # stage 4
 
         # Stage 3: p leading bits and the count of bits dropped.
         drop_max = diff_bits - p
@@ -138,7 +134,7 @@ class ActScore(wiring.Component):
             leads.append(reg(m, f"lead_r{c}", p, d >> drop))
             drops.append(reg(m, f"drop_r{c}", len(drop), drop))
         e_b3 = reg(m, "e_b3", 4, e_b2)
-        sens3 = delay(m, self.sens, 3, "sens")
+        sens3 = delay(m, self.sens, 5, "sens")
 
         # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
@@ -190,12 +186,12 @@ class ActScore(wiring.Component):
         aligned_bits = prod_bits + 3
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
-            right = Signal(top_bits + 1, name=f"right{c}")
-            m.d.comb += right.eq(e_top - 8 - e)
-            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,
-                             Mux(right >= aligned_bits, 0, (prod << 3) >> right[:(aligned_bits - 1).bit_length()])))
-        e_top9 = reg(m, "e_top9", top_bits, e_top)
-        e_b9 = reg(m, "e_b9", 4, e_b8)
+            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 9: the shift
+            prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
+            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 10: the term kept
+                             Mux(~below(right, aligned_bits), 0, (prod9 << 3) >> right[:(aligned_bits - 1).bit_length()])))
+        e_top9 = delay(m, e_top, 2, "e_top9")
+        e_b9 = delay(m, e_b8, 2, "e_b9")
 
         # Adder tree, two levels per stage.
         level = 0
@@ -214,8 +210,8 @@ class ActScore(wiring.Component):
         total = terms[0]
 
         # The factor 2**(E - 11) * 4**(e_b - 1): a coarse and a fine shift, one stage each.
-        amount = Signal(range(64), name="score_shift")
-        m.d.comb += amount.eq(e_top9 - (window + 4) + (e_b9 - 1) * 2)
+        amount = reg(m, "score_shift", range(64), e_top9 - (window + 4) + (e_b9 - 1) * 2)
+        total = reg(m, "score_sum", len(total), total)
         coarse = reg(m, "score_coarse", len(total) + 56, total << Cat(Const(0, 3), amount[3:]))
         fine_sh = reg(m, "score_fine_sh", 3, amount[:3])
         m.d.sync += self.score.eq(coarse << fine_sh)

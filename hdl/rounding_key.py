@@ -17,7 +17,7 @@ from .bit_search import highest_set_bit
 from .const_compare import below
 
 __all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_ge", "key_magnitude_eq",
-           "encode_key_e4m3", "key_div6_e4m3", "key_from_small_int", "key_const"]
+           "encode_key_e4m3", "key_div3_table", "key_div6", "key_div6_e4m3", "key_from_small_int", "key_const"]
 
 EXP_WIDTH = 12
 
@@ -132,21 +132,32 @@ def encode_key_e4m3(m: Module, key, name: str):
     return Cat(mag, key.sign)
 
 
-def key_div6_e4m3(m: Module, key, name: str):
-    """E4M3 code of ``|keyed value| / 6``, RNE, saturating (``inf`` -> 448).
-
-    ``v / 6 = (m8 / 3) * 2**(exp - 8)``: with ``q = m8 // 3`` (42 .. 85, at least 6
-    significant bits) and a sticky bit for ``m8 % 3`` or the key's own sticky,
-    ``q`` carries the 4 significant bits and the guard bit exactly.
-    """
+def key_div3_table(m: Module, key, name: str):
+    """``(m8 // 3, m8 % 3)`` of a key: the table half of :func:`key_div6_e4m3`."""
     q3 = Signal(7, name=f"{name}_q3")
     r3 = Signal(2, name=f"{name}_r3")
     with m.Switch(key.m8):
         for v in range(256):
             with m.Case(v):
                 m.d.comb += [q3.eq(v // 3), r3.eq(v % 3)]
+    return q3, r3
+
+
+def key_div6(m: Module, key, q3, r3, name: str):
+    """Key of ``|keyed value| / 6`` from the table's ``q3, r3`` of the same key (sign 0, not NaN).
+
+    ``v / 6 = (m8 / 3) * 2**(exp - 8)``: with ``q = m8 // 3`` (42 .. 85, at least 6
+    significant bits) and a sticky bit for ``m8 % 3`` or the key's own sticky,
+    ``q`` carries the 4 significant bits and the guard bit exactly.
+    """
     scaled = key_from_product(m, Cat(Const(0, 1), q3), key.exp - 8 - 1, f"{name}_k")
     out = Signal(RoundingKey, name=f"{name}_key")
     m.d.comb += [out.eq(scaled), out.sticky.eq(scaled.sticky | (r3 != 0) | key.sticky),
                  out.zero.eq(key.zero), out.inf.eq(key.inf), out.nan.eq(0), out.sign.eq(0)]
-    return encode_key_e4m3(m, out, f"{name}_enc")
+    return out
+
+
+def key_div6_e4m3(m: Module, key, name: str):
+    """E4M3 code of ``|keyed value| / 6``, RNE, saturating (``inf`` -> 448), in one cycle."""
+    q3, r3 = key_div3_table(m, key, name)
+    return encode_key_e4m3(m, key_div6(m, key, q3, r3, name), f"{name}_enc")

@@ -71,9 +71,9 @@ class QuantizedDotHarness(wiring.Component):
             "i": In(stream.Signature(data.StructLayout({
                 "w": block_layout("mixed"), "x": act_in, "last": 1}))),
             "o": Out(stream.Signature(unsigned(32))),
-            "inv_scale": In(32), "threshold": In(signed(64)),
-            "sens_addr": In(self._act.sens_addr.shape()), "sens_data": In(self._act.sens_data.shape()),
-            "sens_we": In(1), "w_scale": In(32), "a_scale": In(32),
+            "cfg_scale_exp": In(signed(8)), "cfg_threshold": In(signed(64)), "cfg_bank": In(1), "cfg_we": In(1),
+            "sens_bank": In(1), "sens_addr": In(self._act.sens_addr.shape()),
+            "sens_data": In(self._act.sens_data.shape()), "sens_we": In(1), "w_scale": In(32), "a_scale": In(32),
         })
 
     def elaborate(self, platform):
@@ -82,7 +82,8 @@ class QuantizedDotHarness(wiring.Component):
         m.submodules.act, m.submodules.vmac = act, vmac
         m.submodules.wfifo = wfifo = SyncFIFO(width=block_layout("mixed").size + 1, depth=16)
         m.d.comb += [
-            act.inv_scale.eq(self.inv_scale), act.threshold.eq(self.threshold),
+            act.cfg_scale_exp.eq(self.cfg_scale_exp), act.cfg_threshold.eq(self.cfg_threshold),
+            act.cfg_bank.eq(self.cfg_bank), act.cfg_we.eq(self.cfg_we), act.sens_bank.eq(self.sens_bank),
             act.sens_addr.eq(self.sens_addr), act.sens_data.eq(self.sens_data), act.sens_we.eq(self.sens_we),
             act.status_clear.eq(0), vmac.w_scale.eq(self.w_scale), vmac.a_scale.eq(self.a_scale),
             # split: both sides take the beat in the same cycle

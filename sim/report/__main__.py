@@ -414,7 +414,7 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
                               "bits/elem", "cosine mean"], fgmp_rows)
     md += ["## FGMP fraction sweep", "", fgmp_md, ""]
     decision_line = (f"On the real layer inputs ({decisions['blocks']:,} BF16 blocks, {decisions['fraction']:.0%} FP8), "
-                     f"the activation unit's integer decision (narrow score, 8-bit channel sensitivities) differs from the ideal "
+                     f"the activation unit's integer decision (narrow score, small-float channel sensitivities) differs from the ideal "
                      f"floating-point decision in {decisions['differ']} blocks ({decisions['rate']:.3%}); those "
                      f"blocks' ideal scores lie at a median {decisions['median_relative_distance']:.2%} (at most "
                      f"{decisions['max_relative_distance']:.2%}) from the ideal threshold.")

@@ -220,7 +220,7 @@ async def latency_and_credits(dut):
     p, gen = params(), rng()
     await start(dut)
     channels = 64
-    x = realistic(gen, 8, channels)
+    x = realistic(gen, 24, channels)                  # more blocks than the queue holds
     values, bits = to_format(x, p["input_format"])
     cf = gen.random(channels)
     s_t = fgmp.activation_tensor_scale(np.abs(values).max())

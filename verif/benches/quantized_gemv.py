@@ -26,6 +26,7 @@ async def gemv_end_to_end(dut):
     dut.i__valid.value = 0
     dut.o__ready.value = 0
     dut.sens_we.value = 0
+    dut.cfg_we.value = 0
     await RisingEdge(dut.clk)
     dut.rst.value = 0
 
@@ -36,20 +37,25 @@ async def gemv_end_to_end(dut):
     x_values, x_bits = to_format(realistic(gen, 1, channels), "bf16")
     channel = (w ** 2).sum(0)
     calib, _ = to_format(calib_x, "bf16")
-    s_t = fgmp.tensor_scale_for(calib)
+    s_t = fgmp.activation_tensor_scale(np.abs(calib).max())
     threshold = fgmp.calibrate_activation_threshold(calib, channel, p["fp8_fraction"], tensor_scale=s_t)
     aq = fgmp.quantize_activations(x_values, channel, threshold, tensor_scale=s_t)
     n_blocks = channels // 16
     want, _ = fgmp_dot.dot(wq.modes, wq.codes.reshape(rows, n_blocks, 16), wq.scale_codes,
                            aq.modes, aq.codes.reshape(1, n_blocks, 16), aq.scale_codes, wq.tensor_scale, s_t)
 
-    dut.inv_scale.value = int(np.float32(1.0 / np.float64(np.float32(s_t))).view(np.uint32))
-    dut.threshold.value = int(threshold)
+    dut.cfg_scale_exp.value = fgmp.scale_exponent(s_t)
+    dut.cfg_threshold.value = int(threshold)
+    dut.cfg_bank.value = 0
+    dut.cfg_we.value = 1
+    await RisingEdge(dut.clk)
+    dut.cfg_we.value = 0
     dut.w_scale.value = int(np.float32(wq.tensor_scale).view(np.uint32))
     dut.a_scale.value = int(np.float32(s_t).view(np.uint32))
     codes, _ = fgmp.sensitivity_codes(channel)
     for b in range(n_blocks):
         await RisingEdge(dut.clk)
+        dut.sens_bank.value = 0
         dut.sens_addr.value = b
         dut.sens_data.value = sum(int(c) << (8 * i) for i, c in enumerate(codes[16 * b:16 * b + 16]))
         dut.sens_we.value = 1
