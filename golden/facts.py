@@ -97,8 +97,8 @@ fields above 8 count as 8) and mantissa ``m``; weight ``(16 + m) * 2**(min(e, 8)
 (*FGMP activations*, step 6)."""
 SQUARE_BITS = 5
 """A squared difference is rounded (RNE) to this many significant bits (*FGMP activations*, step 5)."""
-SCORE_WINDOW_BITS = 12
-"""Each term keeps its bits down to ``2**(E - 11)``, ``E`` the block's largest term exponent."""
+SCORE_WINDOW_BITS = 10
+"""Each term keeps its bits down to ``2**(E - 9)``, ``E`` the block's largest term exponent."""
 
 SCORE_WIDTHS_TRIED = ((1, 4), (2, 3), (2, 4), (2, 8), (3, 4))
 """``(F, p)`` of the score widths the report and the flow compare (*FGMP activations*); the

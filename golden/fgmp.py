@@ -395,8 +395,8 @@ def narrow_scores(fp8: np.ndarray, fp4: np.ndarray, scale: np.ndarray, sens: np.
     diff = diff >> drop << drop                                                  # p leading bits
     terms = sensitivity_weights(sens) * _round_significant(diff * diff, SQUARE_BITS)
     top = np.where(terms > 0, _bit_length(terms) - 1, -1).max(axis=-1)           # E: the largest exponent
-    top = np.maximum(top, SCORE_WINDOW_BITS - 1)[..., None]                      # E < 11 keeps every bit
-    kept = (terms >> (top - (SCORE_WINDOW_BITS - 1))).sum(axis=-1)               # each term down to 2**(E-11)
+    top = np.maximum(top, SCORE_WINDOW_BITS - 1)[..., None]                      # E < W - 1 keeps every bit
+    kept = (terms >> (top - (SCORE_WINDOW_BITS - 1))).sum(axis=-1)               # each term down to 2**(E-W+1)
     return kept << (top[..., 0] - (SCORE_WINDOW_BITS - 1) + 2 * (e_s - 1))
 
 

@@ -11,9 +11,9 @@ cycles later (the caller carries a valid bit beside it). Per element:
    of bits dropped.
 3. ``lead**2`` rounded to 5 significant bits (a table: mantissa and exponent), times the
    weight's 5-bit mantissa: the term as a 10-bit product and an exponent.
-4. Per block, the largest term exponent ``E``; each term kept down to ``2**(E - 11)``
+4. Per block, the largest term exponent ``E``; each term kept down to ``2**(E - W + 1)``
    (a right shift of at most 13); the sum of the 16 (a registered adder tree); times
-   ``2**(E - 11) * 4**(e_b - 1)``.
+   ``2**(E - W + 1) * 4**(e_b - 1)`` (``W = SCORE_WINDOW_BITS``).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -35,7 +35,7 @@ _B_GUARD = 5                    # right shifts of the 4-bit E4M3 significand bey
 
 
 class ActScore(wiring.Component):
-    """Score of one block per cycle: ``4**(e_b - 1) * 2**(E - 11) * sum_c floor(w_c * sq_c / 2**(E - 11))``.
+    """Score of one block per cycle: ``4**(e_b - 1) * 2**(E - W + 1) * sum_c floor(w_c * sq_c / 2**(E - W + 1))``.
 
     Parameters
     ----------
@@ -139,7 +139,7 @@ class ActScore(wiring.Component):
         # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
         exp_bits = (2 * diff_bits + 7).bit_length()
-        mants, exps = [], []
+        mants, exps, zeros = [], [], []
         for c, (lead, drop) in enumerate(zip(leads, drops)):
             sq_m = Signal(SQUARE_BITS, name=f"sq_m{c}")
             sq_e = Signal(4, name=f"sq_e{c}")                       # exponent + 4
@@ -151,22 +151,26 @@ class ActScore(wiring.Component):
             code = sens3[c]
             field = code[SENS_MANT_BITS:]
             w_e = Mux(field > SENS_EXP_MAX, SENS_EXP_MAX, field) - 1                # weight = w_m * 2**w_e
-            w_m = Mux(field == 0, 0, Cat(code[:SENS_MANT_BITS], Const(1, 1)))
-            mants.append((reg(m, f"w_m{c}", SENS_MANT_BITS + 1, w_m), reg(m, f"sq_m_r{c}", SQUARE_BITS, sq_m)))
+            # Both mantissas are normalised (top bit 1); a zero weight or a zero difference is a flag.
+            mants.append((reg(m, f"w_m{c}", SENS_MANT_BITS, code[:SENS_MANT_BITS]),
+                          reg(m, f"sq_m_r{c}", SQUARE_BITS - 1, sq_m[:-1])))
+            zeros.append(reg(m, f"t_zero{c}", 1, (field == 0) | (lead == 0)))
             exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
         # Stage 5: the mantissa product (5 x 5 bits). Stage 6: the term's exponent + 4, L_c + 4.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
-        products = [reg(m, f"prod_r{c}", prod_bits, w_m * sq_m) for c, (w_m, sq_m) in enumerate(mants)]
+        products = [reg(m, f"prod_r{c}", prod_bits, Mux(z, 0, Cat(w_m, Const(1, 1)) * Cat(sq_m, Const(1, 1))))
+                    for c, ((w_m, sq_m), z) in enumerate(zip(mants, zeros))]
         exps5 = [reg(m, f"t_e5_{c}", exp_bits, e) for c, e in enumerate(exps)]
+        zeros5 = [reg(m, f"t_zero5_{c}", 1, z) for c, z in enumerate(zeros)]
         top_bits = exp_bits + 1
-        tops = [reg(m, f"l6_{c}", top_bits, Mux(prod == 0, 0, e + (prod_bits - 2) + prod[-1]))
-                for c, (prod, e) in enumerate(zip(products, exps5))]
+        tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + (prod_bits - 2) + prod[-1]))
+                for c, (prod, e, z) in enumerate(zip(products, exps5, zeros5))]
         products6 = [reg(m, f"prod6_{c}", prod_bits, q) for c, q in enumerate(products)]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
 
-        # Stages 7, 8: E + 4, the largest term exponent (a tree, two levels per stage), at least 11 + 4.
+        # Stages 9, 10: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
         level = tops
         depth = 0
         while len(level) > 1:
@@ -182,14 +186,14 @@ class ActScore(wiring.Component):
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
         e_b8 = delay(m, e_b4, 2 + wait, "e_b8")
 
-        # Stage 9: each term kept down to 2**(E - 11): (product << 3) >> (E - 8 - exponent).
-        aligned_bits = prod_bits + 3
+        # Stages 11, 12: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
+        aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
             right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 9: the shift
             prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
             terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 10: the term kept
-                             Mux(~below(right, aligned_bits), 0, (prod9 << 3) >> right[:(aligned_bits - 1).bit_length()])))
+                             Mux(~below(right, aligned_bits), 0, (prod9 << (SCORE_WINDOW_BITS - 9)) >> right[:(aligned_bits - 1).bit_length()])))
         e_top9 = delay(m, e_top, 2, "e_top9")
         e_b9 = delay(m, e_b8, 2, "e_b9")
 
@@ -209,7 +213,7 @@ class ActScore(wiring.Component):
             terms = sums
         total = terms[0]
 
-        # The factor 2**(E - 11) * 4**(e_b - 1): a coarse and a fine shift, one stage each.
+        # The factor 2**(E - W + 1) * 4**(e_b - 1): the amount, a coarse and a fine shift, one stage each.
         amount = reg(m, "score_shift", range(64), e_top9 - (window + 4) + (e_b9 - 1) * 2)
         total = reg(m, "score_sum", len(total), total)
         coarse = reg(m, "score_coarse", len(total) + 56, total << Cat(Const(0, 3), amount[3:]))

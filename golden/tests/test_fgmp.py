@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from golden import fgmp, formats, nvfp4
+from golden.facts import SCORE_WINDOW_BITS
 
 
 def fp8_reference(w, s_t):
@@ -167,9 +168,10 @@ def activation_reference(x, channel_fisher, threshold, s_t, widths=fgmp.ScoreWid
                 drop = max(diff.bit_length() - p, 0)
                 diff = diff >> drop << drop
                 terms.append(int(w) * round_significant(int(diff) * int(diff), 5))
-            top = max([t.bit_length() - 1 for t in terms if t] + [11])
-            kept = sum(t >> (top - 11) for t in terms)
-            scores[r, b] = int(kept * 2 ** (top - 11) * (u / unit) ** 2)
+            low = SCORE_WINDOW_BITS - 1
+            top = max([t.bit_length() - 1 for t in terms if t] + [low])
+            kept = sum(t >> (top - low) for t in terms)
+            scores[r, b] = int(kept * 2 ** (top - low) * (u / unit) ** 2)
     modes = scores > threshold
     values = np.where(modes[..., None], e8, e4) * np.float64(s_t)
     return scores.astype(np.int64), modes, values.reshape(x.shape), widest
