@@ -253,27 +253,31 @@ class FGMPActQuant(wiring.Component):
         scale9 = reg(m, "scale9_t", 8, scale8)
         keys7 = [delay(m, k, 7, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S9
         stage("relative")
-        e_ref = thresholds[0].exp                                           # exponent of s_b / 4
-        rel_t = [reg(m, f"rt10_{j}", 12, Cat(Const(0, 1), t.m8, (t.exp - e_ref + 1)[:3]))
-                 for j, t in enumerate(thresholds)]
+        # Exponents relative to s_b / 4 (the first threshold): the thresholds lie at 0 ... 5; an element
+        # below 0 is below all of them, above 5 above all. Within 0 ... 5 a threshold is below the element
+        # if its relative exponent is smaller, or equal with a smaller (or, at odd midpoints, equal)
+        # significand: a 3-bit exponent relation and a 9-bit significand comparison each.
+        e_ref = thresholds[0].exp
+        t_exp = [reg(m, f"tx10_{j}", 3, (t.exp - e_ref)[:3]) for j, t in enumerate(thresholds)]
+        t_sig = [reg(m, f"tm10_{j}", 9, Cat(Const(0, 1), t.m8)) for j, t in enumerate(thresholds)]
         rel_y = []
         for c, key in enumerate(keys7):
             delta = Signal(signed(EXP_WIDTH + 1), name=f"delta{c}")
             m.d.comb += delta.eq(key.exp - e_ref)
-            low, high = below(delta, -1), ~below(delta, 7)                   # below / above every threshold
-            rel = Mux(key.inf | high, Cat(Const(1, 1), Const(0xFF, 8), Const(7, 3)),
-                      Mux(low, 0, Cat(key.sticky, key.m8, (delta + 1)[:3])))
-            rel_y.append(reg(m, f"ry10_{c}", 12, rel))
+            none, all_ = below(delta, 0), key.inf | ~below(delta, 6)
+            rel_y.append((reg(m, f"yx10_{c}", 3, delta[:3]), reg(m, f"ym10_{c}", 9, Cat(key.sticky, key.m8)),
+                          reg(m, f"ynone10_{c}", 1, none & ~key.inf), reg(m, f"yall10_{c}", 1, all_)))
         zero_sign_nan = [reg(m, f"zsn10_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
         scale10 = reg(m, "scale10", 8, scale9)
 
-        # S9: E2M1 codes (ties to the even code: >= at the odd midpoints, > at the even ones).
+        # S11: E2M1 codes (ties to the even code: >= at the odd midpoints, > at the even ones).
         stage("codes4")
         codes4 = []
-        for c, (rel, zsn) in enumerate(zip(rel_y, zero_sign_nan)):
-            above = [(rel >= t) if j % 2 else (rel > t) for j, t in enumerate(rel_t)]
+        for c, ((y_exp, y_sig, none, all_), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
+            above = [(y_exp > te) | (y_exp == te) & ((y_sig >= ts) if j % 2 else (y_sig > ts))
+                     for j, (te, ts) in enumerate(zip(t_exp, t_sig))]
             mag4 = Signal(3, name=f"e4_{c}")
-            m.d.comb += mag4.eq(sum(a.as_unsigned() for a in above))
+            m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, sum(a.as_unsigned() for a in above))))
             codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
         scale11 = reg(m, "scale11", 8, scale10)
         front = 11                                    # codes4 and scale11 belong to stage 11
