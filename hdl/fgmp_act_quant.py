@@ -28,15 +28,15 @@ from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
 from .pipeline import delay, reg, valid_reg
 from .const_compare import below
-from .rounding_key import (EXP_WIDTH, RoundingKey, encode_key_e4m3, key_div3_table, key_div6, key_from_product,
-                           key_from_small_int)
+from .rounding_key import (E4M3_PARTS, EXP_WIDTH, RoundingKey, e4m3_from_parts, e4m3_parts, key_div3_table, key_div6,
+                           key_from_product, key_from_small_int)
 from .small_float import e4m3_mantissa_shift
 
 __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 _E2M1_MIDPOINTS_X4 = (1, 3, 5, 7, 10, 14, 20)        # midpoints between E2M1 magnitudes, times 4
-_FRONT_STAGES = 12                                    # accept ... the score's inputs (the stages below)
+_FRONT_STAGES = 13                                    # accept ... the score's inputs (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -217,7 +217,7 @@ class FGMPActQuant(wiring.Component):
 
         # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
         stage("codes8")
-        codes8 = [reg(m, f"c8_{c}", 8, encode_key_e4m3(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
+        parts8 = [reg(m, f"p8_{c}", E4M3_PARTS, e4m3_parts(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
         flags = reg(m, "flags2", 3, Cat(Cat(*[k.nan for k in keys]).any(), Cat(*[k.inf for k in keys]).any(),
                                         Cat(*[self._above_fp8_max(k) for k in keys]).any()))
         nan_elems = reg(m, "nan2", BLOCK, Cat(*[k.nan for k in keys]))
@@ -226,6 +226,7 @@ class FGMPActQuant(wiring.Component):
         t2 = reg(m, "t2", signed(8), t1)
         stage("amax")
         amax_raw = reg(m, "amax3", raw_width, max_level(max_level(level, "max3"), "max4")[0])
+        codes8 = [reg(m, f"c8_{c}", 8, e4m3_from_parts(m, p8, f"e8_{c}")) for c, p8 in enumerate(parts8)]
         t3 = reg(m, "t3", signed(8), t2)
 
         # S4: the key of amax. S5 ... S7: rne(amax / 6) as E4M3 (table, normalisation, rounding), the 2**-9 floor.
@@ -236,9 +237,11 @@ class FGMPActQuant(wiring.Component):
         q3, r3, amax5 = reg(m, "q3_5", 7, q3), reg(m, "r3_5", 2, r3), reg(m, "amax5", RoundingKey, amax)
         stage("div6")
         sixth = reg(m, "sixth6", RoundingKey, key_div6(m, amax5, q3, r3, "sb"))
+        stage("scale_round")
+        sixth_parts = reg(m, "sixth7", E4M3_PARTS, e4m3_parts(m, sixth, "sb_enc"))
         stage("scale")
-        scale_code = encode_key_e4m3(m, sixth, "sb_enc")
-        scale7 = reg(m, "scale7", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
+        scale_code = e4m3_from_parts(m, sixth_parts, "sb_enc")
+        scale7 = reg(m, "scale8", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
 
         # S8, S9: the 7 thresholds s_b * midpoint as keys (products, then normalised).
         # S10: as (exponent relative to the first, m8).
@@ -251,7 +254,7 @@ class FGMPActQuant(wiring.Component):
         thresholds = [reg(m, f"t9_{j}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{j}"))
                       for j, prod in enumerate(t_products)]
         scale9 = reg(m, "scale9_t", 8, scale8)
-        keys7 = [delay(m, k, 7, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S9
+        keys7 = [delay(m, k, 8, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S10
         stage("relative")
         # Exponents relative to s_b / 4 (the first threshold): the thresholds lie at 0 ... 5; an element
         # below 0 is below all of them, above 5 above all. Within 0 ... 5 a threshold is below the element
@@ -280,8 +283,8 @@ class FGMPActQuant(wiring.Component):
             m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, sum(a.as_unsigned() for a in above))))
             codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
         scale11 = reg(m, "scale11", 8, scale10)
-        front = 11                                    # codes4 and scale11 belong to stage 11
-        codes8_9 = [delay(m, c8, front - 2, f"c8_{c}") for c, c8 in enumerate(codes8)]
+        front = 12                                    # codes4 and scale11 belong to stage 12
+        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]
         nan9 = delay(m, nan_elems, front - 2, "nan")
         sens9 = delay(m, sens_row, front - 1, "sens")
         stage("score_in")                             # stage 12: the score's inputs registered

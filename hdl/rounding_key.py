@@ -17,7 +17,7 @@ from .bit_search import highest_set_bit
 from .const_compare import below
 
 __all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_ge", "key_magnitude_eq",
-           "encode_key_e4m3", "key_div3_table", "key_div6", "key_div6_e4m3", "key_from_small_int", "key_const"]
+           "E4M3_PARTS", "e4m3_parts", "e4m3_from_parts", "encode_key_e4m3", "key_div3_table", "key_div6", "key_div6_e4m3", "key_from_small_int", "key_const"]
 
 EXP_WIDTH = 12
 
@@ -88,21 +88,22 @@ def key_magnitude_eq(a, b):
     return (_ordered(a) == _ordered(b)) & ~a.sticky & ~b.sticky
 
 
-def encode_key_e4m3(m: Module, key, name: str):
-    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept.
+E4M3_PARTS = data.StructLayout({"mag": 7, "up": 1, "nan": 1, "zero": 1, "saturate": 1, "sign": 1})
+"""An E4M3 rounding decided but not applied: the truncated magnitude code, the round-up bit, flags."""
+
+
+def e4m3_parts(m: Module, key, name: str):
+    """The first half of :func:`encode_key_e4m3`: the truncated code and the rounding decision.
 
     The exponent is only compared with constants (LUT logic, :func:`hdl.const_compare.below`):
     above 8 saturates; -6 ... 8 is a normal code ``{exp + 7, m8[4:7]}`` rounded at ``m8[3]``;
-    below -6 the significand moves right by the deficit (beyond 5 nothing is left). The
-    rounding increment is the only carry chain (7 bits), and carries into the next binade
-    (or from the largest subnormal into the smallest normal) by itself.
+    below -6 the significand moves right by the deficit (beyond 5 nothing is left).
     """
     exp, m8 = key.exp, key.m8
-    big = ~below(exp, 9)
     normal = ~below(exp, -6)
     deficit = Signal(3, name=f"{name}_deficit")                    # 1 ... 5 below the normal range
     m.d.comb += deficit.eq(Mux(below(exp, -10), 5, (-6 - exp)[:3]))
-    q = Signal(4, name=f"{name}_q")
+    q = Signal(3, name=f"{name}_q")
     guard = Signal(name=f"{name}_guard")
     low = Signal(name=f"{name}_low")                                # any bit below the guard
     with m.If(normal):
@@ -116,20 +117,35 @@ def encode_key_e4m3(m: Module, key, name: str):
                         m.d.comb += [q.eq(m8[kept:] if kept < 8 else 0), guard.eq(m8[kept - 1]),
                                      low.eq(m8[:kept - 1] != 0)]
                     # kept = 9: below half the smallest subnormal, q = guard = 0
-    field = Signal(4, name=f"{name}_field")
-    m.d.comb += field.eq(Mux(normal, (exp + 7)[:4], 0))
+    field = Mux(normal, (exp + 7)[:4], 0)
+    parts = Signal(E4M3_PARTS, name=f"{name}_parts")
+    m.d.comb += [parts.mag.eq(Cat(q, field)), parts.up.eq(guard & (low | key.sticky | q[0])),
+                 parts.nan.eq(key.nan), parts.zero.eq(key.zero), parts.saturate.eq(key.inf | ~below(exp, 9)),
+                 parts.sign.eq(key.sign)]
+    return parts
+
+
+def e4m3_from_parts(m: Module, parts, name: str):
+    """The second half of :func:`encode_key_e4m3`: the increment (the only carry chain, 7 bits,
+    which carries into the next binade by itself) and the saturation."""
     rounded = Signal(8, name=f"{name}_rounded")
-    m.d.comb += rounded.eq(Cat(q[:3], field) + (guard & (low | key.sticky | q[0])))
+    m.d.comb += rounded.eq(parts.mag + parts.up)
     mag = Signal(7, name=f"{name}_m")
-    with m.If(key.nan):
+    with m.If(parts.nan):
         m.d.comb += mag.eq(0x7F)
-    with m.Elif(key.zero):                                          # a zero's exponent field is arbitrary
+    with m.Elif(parts.zero):                                        # a zero's exponent field is arbitrary
         m.d.comb += mag.eq(0)
-    with m.Elif(key.inf | big | ~below(rounded, 0x7F)):
+    with m.Elif(parts.saturate | ~below(rounded, 0x7F)):
         m.d.comb += mag.eq(0x7E)
     with m.Else():
         m.d.comb += mag.eq(rounded)
-    return Cat(mag, key.sign)
+    return Cat(mag, parts.sign)
+
+
+def encode_key_e4m3(m: Module, key, name: str):
+    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept (one cycle;
+    :func:`e4m3_parts` and :func:`e4m3_from_parts` with a register between them for two)."""
+    return e4m3_from_parts(m, e4m3_parts(m, key, name), name)
 
 
 def key_div3_table(m: Module, key, name: str):
