@@ -101,7 +101,7 @@ class FGMPActQuant(wiring.Component):
         self.depth = max_channels // BLOCK
         self.widths = widths
         self._score = ActScore(widths)
-        self._pipeline = _FRONT_STAGES + self._score.latency + 1     # accept ... decision register
+        self._pipeline = _FRONT_STAGES + self._score.latency + 2     # accept ... the decision register
         self.latency = self._pipeline + 3                            # output register + FIFO (2)
         self.queue_depth = self.latency + 2
         width = 1 + self.ebits + self.mbits
@@ -297,13 +297,15 @@ class FGMPActQuant(wiring.Component):
         wait = 1 + score.latency                      # from stage 9 to the score
         for _ in range(score.latency):
             stage("score")
-        codes8_s = [delay(m, c, wait, f"c8s_{j}") for j, c in enumerate(codes8_9)]
-        codes4_s = [delay(m, c, wait, f"c4s_{j}") for j, c in enumerate(codes4)]
-        scale_s = delay(m, scale11, wait, "scale_s")
         thr_s = delay(m, thr0, front + wait, "thr")
         flags_s = delay(m, flags, front + wait - 2, "flags")
-        fp8 = Signal()
-        m.d.comb += fp8.eq((score.score > thr_s.as_signed()) | flags_s[0])     # unsigned vs signed: exact
+        # The decision, registered before it selects the 137 output bits.
+        fp8 = reg(m, "fp8_decision", 1, (score.score > thr_s.as_signed()) | flags_s[0])   # unsigned vs signed: exact
+        stage("decision")
+        codes8_s = [delay(m, c, wait + 1, f"c8s_{j}") for j, c in enumerate(codes8_9)]
+        codes4_s = [delay(m, c, wait + 1, f"c4s_{j}") for j, c in enumerate(codes4)]
+        scale_s = delay(m, scale11, wait + 1, "scale_s")
+        flags_s = reg(m, "flags_dec", 3, flags_s)
         out = Signal(block_layout("mixed"))
         m.d.comb += [out.fp8.eq(fp8), out.scale.eq(Mux(fp8, 0, scale_s))]
         for c in range(BLOCK):
