@@ -36,7 +36,7 @@ __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 _E2M1_MIDPOINTS_X4 = (1, 3, 5, 7, 10, 14, 20)        # midpoints between E2M1 magnitudes, times 4
-_FRONT_STAGES = 13                                    # accept ... the score's inputs (the stages below)
+_FRONT_STAGES = 14                                    # accept ... the score's inputs (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -202,11 +202,7 @@ class FGMPActQuant(wiring.Component):
         stage("keys")
         keys = [reg(m, f"key1_{c}", RoundingKey, self._input_key(m, values[c], t0, f"y{c}")) for c in range(BLOCK)]
         raw_width = self.ebits + self.mbits
-        raws = [reg(m, f"raw1_{c}", raw_width, Mux(self._is_nan(values[c]), 0, values[c][:raw_width]))
-                for c in range(BLOCK)]
-        t1 = reg(m, "t1", signed(8), t0)
-        sens_row = reg(m, "sens1", rd.data.shape(), rd.data)
-
+        raws = [Mux(self._is_nan(values[c]), 0, values[c][:raw_width]) for c in range(BLOCK)]
         def max_level(items, name):
             out = []
             for j in range(0, len(items), 2):
@@ -215,26 +211,34 @@ class FGMPActQuant(wiring.Component):
                 out.append(k)
             return out
 
+        # The block max, one level of the tree per stage (S1 ... S4).
+        level = [reg(m, f"amax1_{j}", raw_width, r) for j, r in enumerate(max_level(raws, "max1"))]
+        t1 = reg(m, "t1", signed(8), t0)
+        sens_row = reg(m, "sens1", rd.data.shape(), rd.data)
+
         # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
         stage("codes8")
         parts8 = [reg(m, f"p8_{c}", E4M3_PARTS, e4m3_parts(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
         flags = reg(m, "flags2", 3, Cat(Cat(*[k.nan for k in keys]).any(), Cat(*[k.inf for k in keys]).any(),
                                         Cat(*[self._above_fp8_max(k) for k in keys]).any()))
         nan_elems = reg(m, "nan2", BLOCK, Cat(*[k.nan for k in keys]))
-        level = [reg(m, f"amax2_{j}", raw_width, r) for j, r in enumerate(max_level(max_level(raws, "max1"), "max2"))]
+        level = [reg(m, f"amax2_{j}", raw_width, r) for j, r in enumerate(max_level(level, "max2"))]
         keys = [reg(m, f"key2_{c}", RoundingKey, k) for c, k in enumerate(keys)]
         t2 = reg(m, "t2", signed(8), t1)
-        stage("amax")
-        amax_raw = reg(m, "amax3", raw_width, max_level(max_level(level, "max3"), "max4")[0])
+        stage("codes8_round")
+        level = [reg(m, f"amax3_{j}", raw_width, r) for j, r in enumerate(max_level(level, "max3"))]
         codes8 = [reg(m, f"c8_{c}", 8, e4m3_from_parts(m, p8, f"e8_{c}")) for c, p8 in enumerate(parts8)]
         t3 = reg(m, "t3", signed(8), t2)
+        stage("amax")
+        amax_raw = reg(m, "amax4", raw_width, max_level(level, "max4")[0])
+        t3 = reg(m, "t4", signed(8), t3)
 
         # S4: the key of amax. S5 ... S7: rne(amax / 6) as E4M3 (table, normalisation, rounding), the 2**-9 floor.
         stage("amax_key")
-        amax = reg(m, "amax4", RoundingKey, self._input_key(m, Cat(amax_raw, 0), t3, "amax"))
+        amax = reg(m, "amax5", RoundingKey, self._input_key(m, Cat(amax_raw, 0), t3, "amax"))
         stage("div3")
         q3, r3 = key_div3_table(m, amax, "sb")
-        q3, r3, amax5 = reg(m, "q3_5", 7, q3), reg(m, "r3_5", 2, r3), reg(m, "amax5", RoundingKey, amax)
+        q3, r3, amax5 = reg(m, "q3_6", 7, q3), reg(m, "r3_6", 2, r3), reg(m, "amax6", RoundingKey, amax)
         stage("div6")
         sixth = reg(m, "sixth6", RoundingKey, key_div6(m, amax5, q3, r3, "sb"))
         stage("scale_round")
@@ -254,7 +258,7 @@ class FGMPActQuant(wiring.Component):
         thresholds = [reg(m, f"t9_{j}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{j}"))
                       for j, prod in enumerate(t_products)]
         scale9 = reg(m, "scale9_t", 8, scale8)
-        keys7 = [delay(m, k, 8, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S10
+        keys7 = [delay(m, k, 9, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S11
         stage("relative")
         # Exponents relative to s_b / 4 (the first threshold): the thresholds lie at 0 ... 5; an element
         # below 0 is below all of them, above 5 above all. Within 0 ... 5 a threshold is below the element
@@ -283,11 +287,11 @@ class FGMPActQuant(wiring.Component):
             m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, sum(a.as_unsigned() for a in above))))
             codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
         scale11 = reg(m, "scale11", 8, scale10)
-        front = 12                                    # codes4 and scale11 belong to stage 12
-        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]
+        front = 13                                    # codes4 and scale11 belong to stage 13
+        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]   # S3 -> S13
         nan9 = delay(m, nan_elems, front - 2, "nan")
         sens9 = delay(m, sens_row, front - 1, "sens")
-        stage("score_in")                             # stage 12: the score's inputs registered
+        stage("score_in")                             # stage 14: the score's inputs registered
         m.d.sync += [score.scale.eq(scale11)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
             m.d.sync += [score.codes4[c].eq(codes4[c]), score.codes8[c].eq(Mux(nan9[c], 0, codes8_9[c]))]
