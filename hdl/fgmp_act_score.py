@@ -160,14 +160,15 @@ class ActScore(wiring.Component):
 
         # Stage 5: the mantissa product (5 x 5 bits). Stage 6: the term's exponent + 4, L_c + 4.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
-        products = [reg(m, f"prod_r{c}", prod_bits, Mux(z, 0, Cat(w_m, Const(1, 1)) * Cat(sq_m, Const(1, 1))))
-                    for c, ((w_m, sq_m), z) in enumerate(zip(mants, zeros))]
+        # The product straight into its register (a DSP can hold it); the zero flag applies after.
+        products = [reg(m, f"prod_r{c}", prod_bits, Cat(w_m, Const(1, 1)) * Cat(sq_m, Const(1, 1)))
+                    for c, (w_m, sq_m) in enumerate(mants)]
         exps5 = [reg(m, f"t_e5_{c}", exp_bits, e) for c, e in enumerate(exps)]
         zeros5 = [reg(m, f"t_zero5_{c}", 1, z) for c, z in enumerate(zeros)]
         top_bits = exp_bits + 1
         tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + (prod_bits - 2) + prod[-1]))
                 for c, (prod, e, z) in enumerate(zip(products, exps5, zeros5))]
-        products6 = [reg(m, f"prod6_{c}", prod_bits, q) for c, q in enumerate(products)]
+        products6 = [reg(m, f"prod6_{c}", prod_bits, Mux(z, 0, q)) for c, (q, z) in enumerate(zip(products, zeros5))]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
 
         # Stages 9, 10: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
