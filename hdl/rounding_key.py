@@ -16,8 +16,8 @@ from amaranth.lib import data
 from .bit_search import highest_set_bit
 from .const_compare import below
 
-__all__ = ["RoundingKey", "key_from_product", "key_magnitude_gt", "key_magnitude_ge", "key_magnitude_eq",
-           "E4M3_PARTS", "e4m3_parts", "e4m3_from_parts", "encode_key_e4m3", "key_div3_table", "key_div6", "key_div6_e4m3", "key_from_small_int", "key_const"]
+__all__ = ["RoundingKey", "key_from_product", "key_from_small_int", "E4M3_PARTS", "e4m3_parts",
+           "e4m3_from_parts", "key_div3_table", "key_div6"]
 
 EXP_WIDTH = 12
 
@@ -56,44 +56,13 @@ def key_from_small_int(m: Module, value, exp_lsb, name: str):
     return key_from_product(m, padded, exp_lsb - 8, name)
 
 
-def key_const(value: float):
-    """The key of a positive constant with at most 8 significant bits, built in Python (no logic)."""
-    import math
-    mantissa, exponent = math.frexp(value)                # value = mantissa * 2**exponent, 0.5 <= m < 1
-    m8 = mantissa * 256
-    if value <= 0 or m8 != int(m8):
-        raise ValueError(f"key_const needs a positive value with <= 8 significant bits, got {value!r}")
-    bits = RoundingKey.const({"m8": int(m8), "exp": exponent - 1, "sticky": 0, "zero": 0, "inf": 0,
-                              "nan": 0, "sign": 0}).as_value()
-    return RoundingKey(bits)                                   # a view whose fields are constant slices
-
-
-def _ordered(key):
-    """Comparable bits of a non-negative finite-or-infinite magnitude (zero is smallest)."""
-    return Cat(key.sticky, key.m8, key.exp.as_unsigned() ^ (1 << (EXP_WIDTH - 1)), ~key.zero, key.inf)
-
-
-def key_magnitude_gt(a, b):
-    """``|a| > |b|`` (NaN not handled)."""
-    return _ordered(a) > _ordered(b)
-
-
-def key_magnitude_ge(a, b):
-    """``|a| >= |b|`` (NaN not handled; a sticky bit counts as strictly above)."""
-    return _ordered(a) >= _ordered(b)
-
-
-def key_magnitude_eq(a, b):
-    """``|a| == |b|`` exactly: equal keys without sticky bits."""
-    return (_ordered(a) == _ordered(b)) & ~a.sticky & ~b.sticky
-
-
 E4M3_PARTS = data.StructLayout({"mag": 7, "up": 1, "nan": 1, "zero": 1, "saturate": 1, "sign": 1})
 """An E4M3 rounding decided but not applied: the truncated magnitude code, the round-up bit, flags."""
 
 
 def e4m3_parts(m: Module, key, name: str):
-    """The first half of :func:`encode_key_e4m3`: the truncated code and the rounding decision.
+    """E4M3 rounding of a key, first half: the truncated code and the rounding decision (RNE;
+    :func:`e4m3_from_parts` applies it, a register between the two halves).
 
     The exponent is only compared with constants (LUT logic, :func:`hdl.const_compare.below`):
     above 8 saturates; -6 ... 8 is a normal code ``{exp + 7, m8[4:7]}`` rounded at ``m8[3]``;
@@ -126,7 +95,7 @@ def e4m3_parts(m: Module, key, name: str):
 
 
 def e4m3_from_parts(m: Module, parts, name: str):
-    """The second half of :func:`encode_key_e4m3`: the increment (the only carry chain, 7 bits,
+    """E4M3 rounding, second half: the increment (the only carry chain, 7 bits,
     which carries into the next binade by itself) and the saturation."""
     rounded = Signal(8, name=f"{name}_rounded")
     m.d.comb += rounded.eq(parts.mag + parts.up)
@@ -142,14 +111,8 @@ def e4m3_from_parts(m: Module, parts, name: str):
     return Cat(mag, parts.sign)
 
 
-def encode_key_e4m3(m: Module, key, name: str):
-    """E4M3 code of the keyed value: RNE, saturating, NaN with its sign, sign of zero kept (one cycle;
-    :func:`e4m3_parts` and :func:`e4m3_from_parts` with a register between them for two)."""
-    return e4m3_from_parts(m, e4m3_parts(m, key, name), name)
-
-
 def key_div3_table(m: Module, key, name: str):
-    """``(m8 // 3, m8 % 3)`` of a key: the table half of :func:`key_div6_e4m3`."""
+    """``(m8 // 3, m8 % 3)`` of a key: the table half of ``|value| / 6``, :func:`key_div6` the rest."""
     q3 = Signal(7, name=f"{name}_q3")
     r3 = Signal(2, name=f"{name}_r3")
     with m.Switch(key.m8):
@@ -171,9 +134,3 @@ def key_div6(m: Module, key, q3, r3, name: str):
     m.d.comb += [out.eq(scaled), out.sticky.eq(scaled.sticky | (r3 != 0) | key.sticky),
                  out.zero.eq(key.zero), out.inf.eq(key.inf), out.nan.eq(0), out.sign.eq(0)]
     return out
-
-
-def key_div6_e4m3(m: Module, key, name: str):
-    """E4M3 code of ``|keyed value| / 6``, RNE, saturating (``inf`` -> 448), in one cycle."""
-    q3, r3 = key_div3_table(m, key, name)
-    return encode_key_e4m3(m, key_div6(m, key, q3, r3, name), f"{name}_enc")

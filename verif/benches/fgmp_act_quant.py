@@ -82,9 +82,9 @@ async def write_sensitivities(dut, codes, bank):
     dut.sens_we.value = 0
 
 
-async def write_config(dut, s_t, threshold, bank):
+async def write_config(dut, scale_exp, threshold, bank):
     """One ``cfg_we`` cycle: scale exponent, threshold and active bank together."""
-    dut.cfg_scale_exp.value = fgmp.scale_exponent(s_t)
+    dut.cfg_scale_exp.value = scale_exp
     dut.cfg_threshold.value = int(threshold)
     dut.cfg_bank.value = bank
     dut.cfg_we.value = 1
@@ -95,7 +95,7 @@ async def write_config(dut, s_t, threshold, bank):
 async def configure(dut, codes, s_t, threshold):
     """With the unit idle: bank 0's rows, then the registers (bank 0 active), then clear the status."""
     await write_sensitivities(dut, codes, 0)
-    await write_config(dut, s_t, threshold, 0)
+    await write_config(dut, fgmp.scale_exponent(s_t), threshold, 0)
     dut.status_clear.value = 1
     await RisingEdge(dut.clk)
     dut.status_clear.value = 0
@@ -303,7 +303,7 @@ async def config_writes_racing_a_stream(dut):
     for bank in (0, 1):
         banks[bank][:] = gen.integers(0, 256, (rows_per_bank, 16))
         await write_sensitivities(dut, banks[bank].ravel(), bank)
-    await write_config(dut, *configs[0], 0)
+    await write_config(dut, fgmp.scale_exponent(configs[0][0]), configs[0][1], 0)
     state = {"cfg": configs[0], "bank": 0}
     dut.status_clear.value = 1
     await RisingEdge(dut.clk)
@@ -413,12 +413,7 @@ async def scale_exponent_below_range_is_refused(dut):
     cf = gen.random(channels)
     s_t = fgmp.activation_tensor_scale(np.abs(values).max())
     n, mismatches, _, _ = await check_batch(dut, x, cf, s_t, 10 ** 12, p["input_format"], gen, 1.0, 1.0)
-    dut.cfg_scale_exp.value = SCALE_EXP_MIN - 1
-    dut.cfg_threshold.value = -1                       # would make every block FP8
-    dut.cfg_bank.value = 1
-    dut.cfg_we.value = 1
-    await RisingEdge(dut.clk)
-    dut.cfg_we.value = 0
+    await write_config(dut, SCALE_EXP_MIN - 1, -1, 1)     # -1 would make every block FP8
     await RisingEdge(dut.clk)
     if not resolved(dut.status) & STATUS_WRITE_REFUSED:
         dut._log.error("a scale exponent below the range was not flagged")
