@@ -8,7 +8,8 @@ Bit-exact with :func:`golden.fgmp.quantize_activations`; the arithmetic is
    :mod:`hdl.rounding_key`); no multiplier, the tensor scale is a power of two;
 3. FP8 codes ``rne(y, E4M3)`` and the block flags; the block max (a tree over the keys,
    over three stages); ``s_b = max(rne(amax / 6, E4M3), 2**-9)`` (three stages);
-4. E2M1 codes of ``y / s_b`` by comparing ``|y|`` with the 7 thresholds ``s_b * midpoint``;
+4. E2M1 codes of ``y / s_b`` by comparing ``|y|`` with the 7 thresholds ``s_b * midpoint``
+   (their significands are those of 4), then counting the thresholds passed (two stages);
 5. the narrow score (:class:`hdl.fgmp_act_score.ActScore`), compared with the block's threshold;
 6. the result queue (:class:`hdl.credit_queue.CreditQueue`), which alone sees ``o.ready``.
 
@@ -35,8 +36,12 @@ from .small_float import e4m3_mantissa_shift
 __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
-_E2M1_MIDPOINTS_X4 = (1, 3, 5, 7, 10, 14, 20)        # midpoints between E2M1 magnitudes, times 4
-_FRONT_STAGES = 14                                    # accept ... the score's inputs (the stages below)
+# The 7 E2M1 thresholds s_b * (1, 3, 5, 7, 10, 14, 20) / 4, the midpoints between the magnitudes
+# 0, 0.5, 1, 1.5, 2, 3, 4, 6: the odd factors 1, 3, 5, 7 times 2**shift, as (odd factor's index, shift).
+# Only 4 significands to compare with; a tie goes to the even code, up at the odd indices.
+_E2M1_ODD_MIDPOINTS_X4 = (1, 3, 5, 7)
+_E2M1_THRESHOLDS = ((0, 0), (1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (2, 2))
+_FRONT_STAGES = 15                                    # accept ... the score's inputs (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -247,52 +252,67 @@ class FGMPActQuant(wiring.Component):
         scale_code = e4m3_from_parts(m, sixth_parts, "sb_enc")
         scale7 = reg(m, "scale8", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
 
-        # S8, S9: the 7 thresholds s_b * midpoint as keys (products, then normalised).
-        # S10: as (exponent relative to the first, m8).
+        # S8, S9: the thresholds s_b * (1, 3, 5, 7) / 4 as keys (products, then normalised).
+        # S10: their exponents relative to the first, the 7 thresholds' exponents from them.
         stage("products")
         mb, shb = e4m3_mantissa_shift(scale7)
-        t_products = [reg(m, f"tp8_{j}", 9, mb * mid) for j, mid in enumerate(_E2M1_MIDPOINTS_X4)]
+        t_products = [reg(m, f"tp8_{i}", 7, mb * mid) for i, mid in enumerate(_E2M1_ODD_MIDPOINTS_X4)]
         t_shift = reg(m, "tsh8", signed(6), shb - 9 - 2)
         scale8 = reg(m, "scale8", 8, scale7)
         stage("thresholds")
-        thresholds = [reg(m, f"t9_{j}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{j}"))
-                      for j, prod in enumerate(t_products)]
+        thresholds = [reg(m, f"t9_{i}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{i}"))
+                      for i, prod in enumerate(t_products)]
         scale9 = reg(m, "scale9_t", 8, scale8)
         keys7 = [delay(m, k, 9, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S11
         stage("relative")
         # Exponents relative to s_b / 4 (the first threshold): the thresholds lie at 0 ... 5; an element
         # below 0 is below all of them, above 5 above all. Within 0 ... 5 a threshold is below the element
-        # if its relative exponent is smaller, or equal with a smaller (or, at odd midpoints, equal)
-        # significand: a 3-bit exponent relation and a 9-bit significand comparison each.
+        # if its relative exponent is smaller, or equal with a smaller (or, at odd indices, equal)
+        # significand. Significands: 8 bits with the leading one (dropped here: every non-zero key and
+        # every threshold has it); an element's sticky bit only breaks an equality.
         e_ref = thresholds[0].exp
-        t_exp = [reg(m, f"tx10_{j}", 3, (t.exp - e_ref)[:3]) for j, t in enumerate(thresholds)]
-        t_sig = [reg(m, f"tm10_{j}", 9, Cat(Const(0, 1), t.m8)) for j, t in enumerate(thresholds)]
+        t_exp = [reg(m, f"tx10_{j}", 3, (thresholds[i].exp - e_ref + shift)[:3])
+                 for j, (i, shift) in enumerate(_E2M1_THRESHOLDS)]
+        t_sig = [reg(m, f"tm10_{i}", 7, t.m8[:7]) for i, t in enumerate(thresholds)]
         rel_y = []
         for c, key in enumerate(keys7):
             delta = Signal(signed(EXP_WIDTH + 1), name=f"delta{c}")
             m.d.comb += delta.eq(key.exp - e_ref)
             none, all_ = below(delta, 0), key.inf | ~below(delta, 6)
-            rel_y.append((reg(m, f"yx10_{c}", 3, delta[:3]), reg(m, f"ym10_{c}", 9, Cat(key.sticky, key.m8)),
-                          reg(m, f"ynone10_{c}", 1, none & ~key.inf), reg(m, f"yall10_{c}", 1, all_)))
+            rel_y.append((reg(m, f"yx10_{c}", 3, delta[:3]), reg(m, f"ym10_{c}", 7, key.m8[:7]),
+                          reg(m, f"ys10_{c}", 1, key.sticky),
+                          reg(m, f"ynone10_{c}", 2, Cat(none & ~key.inf, all_))))
         zero_sign_nan = [reg(m, f"zsn10_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
         scale10 = reg(m, "scale10", 8, scale9)
 
-        # S11: E2M1 codes (ties to the even code: >= at the odd midpoints, > at the even ones).
+        # S11: which of the 7 thresholds each element is above (4 significand comparisons).
+        stage("compare")
+        above_r, flags11 = [], []
+        for c, ((y_exp, y_sig, y_sticky, none_all), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
+            sig_above = [(y_sig >= ts) if i % 2 else (Cat(y_sticky, y_sig) > Cat(Const(0, 1), ts))
+                         for i, ts in enumerate(t_sig)]
+            above = [(y_exp > te) | (y_exp == te) & sig_above[i]
+                     for (i, _), te in zip(_E2M1_THRESHOLDS, t_exp)]
+            above_r.append(reg(m, f"above11_{c}", len(above), Cat(*above)))
+            flags11.append(reg(m, f"flags11_{c}", 5, Cat(none_all, zsn)))
+        scale11 = reg(m, "scale11", 8, scale10)
+
+        # S12: E2M1 codes; the thresholds passed are a thermometer code, their count the magnitude.
         stage("codes4")
         codes4 = []
-        for c, ((y_exp, y_sig, none, all_), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
-            above = [(y_exp > te) | (y_exp == te) & ((y_sig >= ts) if j % 2 else (y_sig > ts))
-                     for j, (te, ts) in enumerate(zip(t_exp, t_sig))]
+        for c, (a, fl) in enumerate(zip(above_r, flags11)):
+            none, all_, zero, sign, nan = fl[0], fl[1], fl[2], fl[3], fl[4]
+            count = Cat(a[0] & ~a[1] | a[2] & ~a[3] | a[4] & ~a[5] | a[6], a[1] & ~a[3] | a[5], a[3])
             mag4 = Signal(3, name=f"e4_{c}")
-            m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, sum(a.as_unsigned() for a in above))))
-            codes4.append(reg(m, f"c4_{c}", 4, Mux(zsn[2], 0, Cat(Mux(zsn[0], 0, mag4), zsn[1]))))
-        scale11 = reg(m, "scale11", 8, scale10)
-        front = 13                                    # codes4 and scale11 belong to stage 13
-        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]   # S3 -> S13
+            m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, count)))
+            codes4.append(reg(m, f"c4_{c}", 4, Mux(nan, 0, Cat(Mux(zero, 0, mag4), sign))))
+        scale12 = reg(m, "scale12", 8, scale11)
+        front = 14                                    # codes4 and scale12 belong to stage 14
+        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]   # S3 -> S14
         nan9 = delay(m, nan_elems, front - 2, "nan")
         sens9 = delay(m, sens_row, front - 1, "sens")
-        stage("score_in")                             # stage 14: the score's inputs registered
-        m.d.sync += [score.scale.eq(scale11)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
+        stage("score_in")                             # stage 15: the score's inputs registered
+        m.d.sync += [score.scale.eq(scale12)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
             m.d.sync += [score.codes4[c].eq(codes4[c]), score.codes8[c].eq(Mux(nan9[c], 0, codes8_9[c]))]
         assert len(v) - 1 == _FRONT_STAGES
@@ -308,7 +328,7 @@ class FGMPActQuant(wiring.Component):
         stage("decision")
         codes8_s = [delay(m, c, wait + 1, f"c8s_{j}") for j, c in enumerate(codes8_9)]
         codes4_s = [delay(m, c, wait + 1, f"c4s_{j}") for j, c in enumerate(codes4)]
-        scale_s = delay(m, scale11, wait + 1, "scale_s")
+        scale_s = delay(m, scale12, wait + 1, "scale_s")
         flags_s = reg(m, "flags_dec", 3, flags_s)
         out = Signal(block_layout("mixed"))
         m.d.comb += [out.fp8.eq(fp8), out.scale.eq(Mux(fp8, 0, scale_s))]
