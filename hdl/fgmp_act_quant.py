@@ -27,6 +27,7 @@ from golden.facts import (SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, 
 from .credit_queue import CreditQueue
 from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
+from .lut_product import times_constant
 from .pipeline import delay, reg, valid_reg
 from .const_compare import below
 from .rounding_key import (E4M3_PARTS, EXP_WIDTH, RoundingKey, e4m3_from_parts, e4m3_parts, key_div3_table, key_div6,
@@ -256,7 +257,7 @@ class FGMPActQuant(wiring.Component):
         # S10: their exponents relative to the first, the 7 thresholds' exponents from them.
         stage("products")
         mb, shb = e4m3_mantissa_shift(scale7)
-        t_products = [reg(m, f"tp8_{i}", 7, mb * mid) for i, mid in enumerate(_E2M1_ODD_MIDPOINTS_X4)]
+        t_products = [reg(m, f"tp8_{i}", 7, times_constant(mb, mid)) for i, mid in enumerate(_E2M1_ODD_MIDPOINTS_X4)]
         t_shift = reg(m, "tsh8", signed(6), shb - 9 - 2)
         scale8 = reg(m, "scale8", 8, scale7)
         stage("thresholds")

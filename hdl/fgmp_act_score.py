@@ -25,6 +25,7 @@ from golden.facts import (BLOCK, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS
 
 from .bit_search import highest_set_bit
 from .const_compare import below
+from .lut_product import lut_product, times_constant
 from .pipeline import delay, reg
 
 __all__ = ["ActScore"]
@@ -86,7 +87,7 @@ class ActScore(wiring.Component):
         field = self.scale[3:7]
         m_s = Cat(self.scale[:3], field != 0)
         e_b = Mux(field == 0, 1, field)
-        m_s1, m3_s1 = reg(m, "m_s", 4, m_s), reg(m, "m3_s", 6, m_s * 3)
+        m_s1, m3_s1 = reg(m, "m_s", 4, m_s), reg(m, "m3_s", 6, times_constant(m_s, 3))
         e_b1 = reg(m, "e_b", 4, e_b)
 
         # Stage 1: the E2M1 magnitude as (odd part, shift); B's shift e8 - e_b + 1 + F.
@@ -160,8 +161,9 @@ class ActScore(wiring.Component):
 
         # Stage 5: the mantissa product (5 x 5 bits). Stage 6: the term's exponent + 4, L_c + 4.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
-        # The product straight into its register (a DSP can hold it); the zero flag applies after.
-        products = [reg(m, f"prod_r{c}", prod_bits, Cat(w_m, Const(1, 1)) * Cat(sq_m, Const(1, 1)))
+        # The product in LUTs (an unregistered DSP block is slower), straight into its register;
+        # the zero flag applies after.
+        products = [reg(m, f"prod_r{c}", prod_bits, lut_product(Cat(w_m, Const(1, 1)), Cat(sq_m, Const(1, 1))))
                     for c, (w_m, sq_m) in enumerate(mants)]
         exps5 = [reg(m, f"t_e5_{c}", exp_bits, e) for c, e in enumerate(exps)]
         zeros5 = [reg(m, f"t_zero5_{c}", 1, z) for c, z in enumerate(zeros)]
