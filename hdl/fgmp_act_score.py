@@ -25,7 +25,7 @@ from golden.facts import (BLOCK, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS
 
 from .bit_search import highest_set_bit
 from .const_compare import below
-from .lut_product import lut_product, times_constant
+from .lut_product import product_rows, times_constant, tree_sum
 from .pipeline import delay, reg
 
 __all__ = ["ActScore"]
@@ -68,7 +68,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 13 + (self._levels + 1) // 2 + 2
+        self.latency = 15 + (self._levels + 1) // 2 + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -91,7 +91,7 @@ class ActScore(wiring.Component):
         e_b1 = reg(m, "e_b", 4, e_b)
 
         # Stage 1: the E2M1 magnitude as (odd part, shift); B's shift e8 - e_b + 1 + F.
-        # Stage 2: A and B (B rounded half up). Stage 3: A - B. Stage 4: |A - B| saturated.
+        # Stages 2a, 2b: A and B (B rounded half up). Stage 3: A - B. Stage 4: |A - B| saturated.
         diffs = []
         for c in range(BLOCK):
             code4, code8 = self.codes4[c], self.codes8[c]
@@ -106,16 +106,20 @@ class ActScore(wiring.Component):
             m8 = reg(m, f"m8_r{c}", 4, Cat(code8[:3], e8_field != 0))
             shift = reg(m, f"bshift{c}", signed(6), Mux(e8_field == 0, 1, e8_field) - e_b + 1 + f)  # B = m8 * 2**shift
 
+            # Stage 2a: where B's significand goes (flags and place decoded, registered); A.
             big = ~below(shift, 5 + f)                                   # B >= 2**(8+F): saturates
             gone = below(shift, -_B_GUARD)                               # B rounds to 0
-            place = Signal(range(ab_bits + _B_GUARD), name=f"bplace{c}")
-            m.d.comb += place.eq(Mux(gone | big, 0, shift + _B_GUARD))
-            wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
-            m.d.comb += wide.eq(Mux(gone, 0, m8 << place))
-            b = reg(m, f"b_r{c}", ab_bits, (wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)
+            place = reg(m, f"bplace{c}", range(ab_bits + _B_GUARD), Mux(gone | big, 0, shift + _B_GUARD))
+            m8_kept = reg(m, f"m8_k{c}", 4, Mux(gone, 0, m8))
             base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
-            a = reg(m, f"a_r{c}", ab_bits, (base << sh4_1) << f)
-            big2 = reg(m, f"big_r{c}", 1, big)
+            a2 = reg(m, f"a2_r{c}", ab_bits, (base << sh4_1) << f)
+            big1 = reg(m, f"big1_r{c}", 1, big)
+            # Stage 2b: B shifted into place and rounded half up.
+            wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
+            m.d.comb += wide.eq(m8_kept << place)
+            b = reg(m, f"b_r{c}", ab_bits, (wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)
+            a = reg(m, f"a_r{c}", ab_bits, a2)
+            big2 = reg(m, f"big_r{c}", 1, big1)
 
             signed_d = reg(m, f"sdiff{c}", signed(ab_bits + 1), a - b)
             big3 = reg(m, f"big3_r{c}", 1, big2)
@@ -123,7 +127,7 @@ class ActScore(wiring.Component):
             m.d.comb += d.eq(Mux(signed_d[-1], -signed_d, signed_d))
             sat = big3 | (d[diff_bits:] != 0)
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
-        e_b2 = delay(m, e_b1, 3, "e_b_d")                             # stage 4
+        e_b2 = delay(m, e_b1, 4, "e_b_d")                             # stage 5
 
         # Stage 3: p leading bits and the count of bits dropped.
         drop_max = diff_bits - p
@@ -135,7 +139,7 @@ class ActScore(wiring.Component):
             leads.append(reg(m, f"lead_r{c}", p, d >> drop))
             drops.append(reg(m, f"drop_r{c}", len(drop), drop))
         e_b3 = reg(m, "e_b3", 4, e_b2)
-        sens3 = delay(m, self.sens, 5, "sens")
+        sens3 = delay(m, self.sens, 6, "sens")
 
         # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
@@ -159,14 +163,18 @@ class ActScore(wiring.Component):
             exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
-        # Stage 5: the mantissa product (5 x 5 bits). Stage 6: the term's exponent + 4, L_c + 4.
+        # Stages 5a, 5b: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
+        # two partial sums of its rows, then their sum. Stage 6: the term's exponent + 4, L_c + 4; the
+        # zero flag applies.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
-        # The product in LUTs (an unregistered DSP block is slower), straight into its register;
-        # the zero flag applies after.
-        products = [reg(m, f"prod_r{c}", prod_bits, lut_product(Cat(w_m, Const(1, 1)), Cat(sq_m, Const(1, 1))))
-                    for c, (w_m, sq_m) in enumerate(mants)]
-        exps5 = [reg(m, f"t_e5_{c}", exp_bits, e) for c, e in enumerate(exps)]
-        zeros5 = [reg(m, f"t_zero5_{c}", 1, z) for c, z in enumerate(zeros)]
+        products = []
+        for c, (w_m, sq_m) in enumerate(mants):
+            rows = product_rows(Cat(w_m, Const(1, 1)), Cat(sq_m, Const(1, 1)))
+            low, high = (reg(m, f"prod_{half}{c}", prod_bits, tree_sum(part))
+                         for half, part in (("lo", rows[:2]), ("hi", rows[2:])))
+            products.append(reg(m, f"prod_r{c}", prod_bits, low + high))
+        exps5 = [delay(m, e, 2, f"t_e5_{c}") for c, e in enumerate(exps)]
+        zeros5 = [delay(m, z, 2, f"t_zero5_{c}") for c, z in enumerate(zeros)]
         top_bits = exp_bits + 1
         tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + (prod_bits - 2) + prod[-1]))
                 for c, (prod, e, z) in enumerate(zip(products, exps5, zeros5))]
@@ -187,7 +195,7 @@ class ActScore(wiring.Component):
         wait = 2 if self._levels > 2 else 1
         products8 = [delay(m, q, wait, f"prod8_{c}") for c, q in enumerate(products6)]
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
-        e_b8 = delay(m, e_b4, 2 + wait, "e_b8")
+        e_b8 = delay(m, e_b4, 3 + wait, "e_b8")
 
         # Stages 11, 12: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
         aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W

@@ -9,10 +9,10 @@ which Yosys maps to carry chains.
 
 from amaranth.hdl import Const, Mux, Value
 
-__all__ = ["lut_product", "times_constant"]
+__all__ = ["lut_product", "product_rows", "times_constant", "tree_sum"]
 
 
-def _tree_sum(terms):
+def tree_sum(terms):
     """``sum(terms)`` as a balanced tree of two-input adds (depth ``ceil(log2(len))``)."""
     terms = list(terms)
     if not terms:
@@ -23,10 +23,18 @@ def _tree_sum(terms):
     return terms[0]
 
 
-def lut_product(a, b) -> Value:
-    """``a * b`` (unsigned) as a tree of ``len(b)`` partial products ``a << i`` gated by ``b[i]``."""
+def product_rows(a, b) -> list:
+    """The ``len(b)`` partial products of ``a * b`` (unsigned): ``a << i`` where ``b[i]`` is set, else 0.
+
+    Their sum is the product; a caller that registers partial sums of them pipelines the product.
+    """
     a, b = Value.cast(a), Value.cast(b)
-    return _tree_sum(Mux(b[i], a << i, 0) for i in range(len(b)))
+    return [Mux(b[i], a << i, 0) for i in range(len(b))]
+
+
+def lut_product(a, b) -> Value:
+    """``a * b`` (unsigned) as a :func:`tree_sum` of its :func:`product_rows`."""
+    return tree_sum(product_rows(a, b))
 
 
 def times_constant(x, k: int) -> Value:
@@ -34,4 +42,4 @@ def times_constant(x, k: int) -> Value:
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"k must be a non-negative int, got {k!r}")
     x = Value.cast(x)
-    return _tree_sum(x << i for i in range(k.bit_length()) if k >> i & 1)
+    return tree_sum(x << i for i in range(k.bit_length()) if k >> i & 1)
