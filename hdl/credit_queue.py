@@ -59,7 +59,10 @@ class CreditQueue(wiring.Component):
         with m.Elif(delivered & ~self.accepted):
             m.d.sync += self.ready.eq(1)
         width = Signal(self._shape).as_value().shape().width
-        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=width, depth=self.depth)
+        # SyncFIFO reads its memory asynchronously, which only distributed RAM can do: the queue
+        # maps to LUT RAM. (SyncFIFOBuffered's synchronous read lets Yosys pick a block RAM for a deep
+        # queue, whose output without its register takes 5.8 ns, clock to data, on the ECP5.)
+        m.submodules.queue = queue = fifo.SyncFIFO(width=width, depth=self.depth)
         m.d.comb += [queue.w_en.eq(self.w_valid), queue.w_data.eq(self.w_data),
                      self.o.valid.eq(queue.r_rdy), self.o.payload.eq(queue.r_data), queue.r_en.eq(self.o.ready)]
         return m

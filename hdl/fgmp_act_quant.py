@@ -108,7 +108,7 @@ class FGMPActQuant(wiring.Component):
         self.widths = widths
         self._score = ActScore(widths)
         self._pipeline = _FRONT_STAGES + self._score.latency + 2     # accept ... the decision register
-        self.latency = self._pipeline + 3                            # output register + FIFO (2)
+        self.latency = self._pipeline + 2                            # output register + FIFO (1)
         self.queue_depth = self.latency + 2
         width = 1 + self.ebits + self.mbits
         index = unsigned(max(1, (self.depth - 1).bit_length()))

@@ -209,10 +209,18 @@ def to_verilog(factory: Callable, params: dict, name: str = "top", simulator: st
     For ``simulator="icarus"`` the combinational blocks are made to run at time zero
     (see the comment above).
     """
+    return _for_simulator(_convert(factory, params, name), simulator)
+
+
+def _convert(factory: Callable, params: dict, name: str) -> str:
+    """Yosys's Verilog of ``factory(**params)``, the same for every simulator."""
     _prepare_environment()
     from amaranth.back import verilog
-    component = factory(**params)
-    text = verilog.convert(component, name=name, emit_src=False)
+    return verilog.convert(factory(**params), name=name, emit_src=False)
+
+
+def _for_simulator(text: str, simulator: str) -> str:
+    """The converted Verilog as ``simulator`` runs it (Icarus: see the comment above)."""
     if simulator == "icarus":
         text = _STARTUP_REGISTER.sub(r"\g<0>\n\1initial #0 \2 = 1;", text)
         text = _CONSTANT_ALWAYS.sub(r"initial\n\1\n", text)
@@ -293,6 +301,18 @@ def resolve_seed(seed: int | None = None, environ=None) -> int:
     return random.SystemRandom().randrange(2 ** 31)
 
 
+def _converted(root: Path, factory: Callable, params: dict) -> str:
+    """The configuration's Verilog, converted once (``root/top.v``) for both simulators."""
+    base = root / "top.v"
+    with open(root / ".lock-convert", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not base.exists():
+            tmp = root / "top.v.tmp"
+            tmp.write_text(_convert(factory, params, "top"))
+            tmp.replace(base)
+    return base.read_text()
+
+
 def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
               stimulus: dict | None = None, sim: str = "verilator", testcase: str | None = None,
               seed: int | None = None, waves: bool | None = None,
@@ -342,7 +362,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
         source = root / f"top-{sim}.v"
         if not source.exists():
             tmp = root / f"top-{sim}.v.tmp"
-            tmp.write_text(to_verilog(factory, params, simulator=sim))
+            tmp.write_text(_for_simulator(_converted(root, factory, params), sim))
             tmp.replace(source)
         # Waves are FST where the simulator can write it (a long bench's VCD runs to gigabytes):
         # Icarus's runner asks vvp for FST; Verilator's FST writer needs the lz4 headers.
