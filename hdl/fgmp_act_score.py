@@ -114,14 +114,19 @@ class ActScore(wiring.Component):
             base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
             a2 = reg(m, f"a2_r{c}", ab_bits, (base << sh4_1) << f)
             big1 = reg(m, f"big1_r{c}", 1, big)
-            # Stage 2b: B shifted into place and rounded half up.
+            # Stage 2b: B shifted into place: B = (wide >> guard) + g, the round-half-up bit g
+            # added in the next stage's subtraction.
             wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
             m.d.comb += wide.eq(m8_kept << place)
-            b = reg(m, f"b_r{c}", ab_bits, (wide + (1 << (_B_GUARD - 1))) >> _B_GUARD)
+            b = reg(m, f"b_r{c}", ab_bits, wide[_B_GUARD:])
+            g = reg(m, f"g_r{c}", 1, wide[_B_GUARD - 1])
             a = reg(m, f"a_r{c}", ab_bits, a2)
             big2 = reg(m, f"big_r{c}", 1, big1)
 
-            signed_d = reg(m, f"sdiff{c}", signed(ab_bits + 1), a - b)
+            # A - B = A - b - g = A + ~b + (1 - g) = A + ~b + ~g: one adder, ~g its carry in (the low bit).
+            a_minus_b = Signal(ab_bits + 2, name=f"amb{c}")
+            m.d.comb += a_minus_b.eq(Cat(~g, a, Const(0, 1)) + Cat(Const(1, 1), ~b, Const(1, 1)))
+            signed_d = reg(m, f"sdiff{c}", signed(ab_bits + 1), a_minus_b[1:])
             big3 = reg(m, f"big3_r{c}", 1, big2)
             d = Signal(unsigned(ab_bits), name=f"absdiff{c}")
             m.d.comb += d.eq(Mux(signed_d[-1], -signed_d, signed_d))
