@@ -159,10 +159,6 @@ class FGMPActQuant(wiring.Component):
         over = ~below(key.exp, 9) | at_max_binade & (~below(key.m8, 225) | (key.m8 == 224) & key.sticky)
         return over & ~key.nan & ~key.inf & ~key.zero
 
-    def _is_nan(self, x):
-        e_field, frac = x[self.mbits:self.mbits + self.ebits], x[:self.mbits]
-        return (e_field == (1 << self.ebits) - 1) & (frac != 0)
-
     def elaborate(self, platform):
         m = Module()
         m.submodules.score = score = self._score
@@ -204,11 +200,12 @@ class FGMPActQuant(wiring.Component):
         t0 = reg(m, "t0", signed(8), scale_exp)
         thr0 = reg(m, "thr0", signed(64), threshold)
 
-        # S1: keys of y; magnitudes as raw bits for the block max (NaN as 0); the sensitivity row.
+        # S1: keys of y; magnitudes as raw bits for the block max; the sensitivity row. A NaN enters
+        # the max as it is: it makes its block FP8, whose output takes nothing from s_b.
         stage("keys")
         keys = [reg(m, f"key1_{c}", RoundingKey, self._input_key(m, values[c], t0, f"y{c}")) for c in range(BLOCK)]
         raw_width = self.ebits + self.mbits
-        raws = [Mux(self._is_nan(values[c]), 0, values[c][:raw_width]) for c in range(BLOCK)]
+        raws = [values[c][:raw_width] for c in range(BLOCK)]
         def max_level(items, name):
             out = []
             for j in range(0, len(items), 2):

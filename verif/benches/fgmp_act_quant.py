@@ -51,6 +51,7 @@ def directed(channels):
         [1e6, -2e5] + [1.0] * 14,                                     # overflow (status 4)
         [np.inf, 1.0, -2.0] + [0.5] * 13,                             # Inf (status 2)
         [np.nan, 3.0, -np.inf] + [0.25] * 13,                         # NaN (status 1) forces FP8
+        [0.75, -1.5, 0.25, -np.nan] + [0.5] * 12,                     # a NaN, the largest raw magnitude
     ]
     blocks = [b[:16] + [0.0] * (16 - len(b[:16])) for b in blocks]
     flat = [v for b in blocks for v in b]
