@@ -68,7 +68,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 15 + (self._levels + 1) // 2 + 2
+        self.latency = 16 + (self._levels + 1) // 2 + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -87,11 +87,15 @@ class ActScore(wiring.Component):
         field = self.scale[3:7]
         m_s = Cat(self.scale[:3], field != 0)
         e_b = Mux(field == 0, 1, field)
-        m_s1, m3_s1 = reg(m, "m_s", 4, m_s), reg(m, "m3_s", 6, times_constant(m_s, 3))
+        m_s1 = delay(m, m_s, 2, "m_s")
+        m3_s1 = delay(m, times_constant(m_s, 3), 2, "m3_s")
         e_b1 = reg(m, "e_b", 4, e_b)
 
-        # Stage 1: the E2M1 magnitude as (odd part, shift); B's shift e8 - e_b + 1 + F.
-        # Stages 2a, 2b: A and B (B rounded half up). Stage 3: A - B. Stage 4: |A - B| saturated.
+        k_b1 = reg(m, "k_b", signed(6), 1 + f + _B_GUARD - e_b)      # B's shift + guard = e8 + k_b
+
+        # Stage 1: the E2M1 magnitude as (odd part, shift); B's significand and exponent field.
+        # Stage 2: B's shift. Stages 3a, 3b: A and B (B rounded half up). Stage 4: A - B.
+        # Stage 5: |A - B| saturated.
         diffs = []
         for c in range(BLOCK):
             code4, code8 = self.codes4[c], self.codes8[c]
@@ -101,20 +105,21 @@ class ActScore(wiring.Component):
                 for idx, (o, s) in enumerate(_E2M1_HALF_STEPS):
                     with m.Case(idx):
                         m.d.comb += [odd.eq(o), sh4.eq(s)]
-            odd1, sh4_1 = reg(m, f"odd_r{c}", 2, odd), reg(m, f"sh4_r{c}", 2, sh4)
+            odd1, sh4_1 = delay(m, odd, 2, f"odd_r{c}"), delay(m, sh4, 2, f"sh4_r{c}")
             e8_field = code8[3:7]
-            m8 = reg(m, f"m8_r{c}", 4, Cat(code8[:3], e8_field != 0))
-            shift = reg(m, f"bshift{c}", signed(6), Mux(e8_field == 0, 1, e8_field) - e_b + 1 + f)  # B = m8 * 2**shift
+            m8 = delay(m, Cat(code8[:3], e8_field != 0), 2, f"m8_r{c}")
+            e8 = reg(m, f"e8_r{c}", 4, Mux(e8_field == 0, 1, e8_field))
+            shift = reg(m, f"bshift{c}", signed(7), e8 + k_b1)        # B = m8 * 2**(shift - guard)
 
-            # Stage 2a: where B's significand goes (flags and place decoded, registered); A.
-            big = ~below(shift, 5 + f)                                   # B >= 2**(8+F): saturates
-            gone = below(shift, -_B_GUARD)                               # B rounds to 0
-            place = reg(m, f"bplace{c}", range(ab_bits + _B_GUARD), Mux(gone | big, 0, shift + _B_GUARD))
+            # Stage 3a: where B's significand goes (flags and place decoded, registered); A.
+            big = ~below(shift, 5 + f + _B_GUARD)                        # B >= 2**(8+F): saturates
+            gone = below(shift, 0)                                       # B rounds to 0
+            place = reg(m, f"bplace{c}", range(ab_bits + _B_GUARD), Mux(gone | big, 0, shift))
             m8_kept = reg(m, f"m8_k{c}", 4, Mux(gone, 0, m8))
             base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
             a2 = reg(m, f"a2_r{c}", ab_bits, (base << sh4_1) << f)
             big1 = reg(m, f"big1_r{c}", 1, big)
-            # Stage 2b: B shifted into place: B = (wide >> guard) + g, the round-half-up bit g
+            # Stage 3b: B shifted into place: B = (wide >> guard) + g, the round-half-up bit g
             # added in the next stage's subtraction.
             wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
             m.d.comb += wide.eq(m8_kept << place)
@@ -132,7 +137,7 @@ class ActScore(wiring.Component):
             m.d.comb += d.eq(Mux(signed_d[-1], -signed_d, signed_d))
             sat = big3 | (d[diff_bits:] != 0)
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
-        e_b2 = delay(m, e_b1, 4, "e_b_d")                             # stage 5
+        e_b2 = delay(m, e_b1, 5, "e_b_d")                             # stage 6
 
         # Stage 3: p leading bits and the count of bits dropped.
         drop_max = diff_bits - p
@@ -144,7 +149,7 @@ class ActScore(wiring.Component):
             leads.append(reg(m, f"lead_r{c}", p, d >> drop))
             drops.append(reg(m, f"drop_r{c}", len(drop), drop))
         e_b3 = reg(m, "e_b3", 4, e_b2)
-        sens3 = delay(m, self.sens, 6, "sens")
+        sens3 = delay(m, self.sens, 7, "sens")
 
         # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
