@@ -94,8 +94,8 @@ class ActScore(wiring.Component):
         k_b1 = reg(m, "k_b", signed(6), 1 + f + _B_GUARD - e_b)      # B's shift + guard = e8 + k_b
 
         # Stage 1: the E2M1 magnitude as (odd part, shift); B's significand and exponent field.
-        # Stage 2: B's shift. Stages 3a, 3b: A and B (B rounded half up). Stage 4: A - B.
-        # Stage 5: |A - B| saturated.
+        # Stage 2: B's shift. Stages 3, 4: A and B (B rounded half up). Stage 5: A - B.
+        # Stage 6: |A - B| saturated.
         diffs = []
         for c in range(BLOCK):
             code4, code8 = self.codes4[c], self.codes8[c]
@@ -111,7 +111,7 @@ class ActScore(wiring.Component):
             e8 = reg(m, f"e8_r{c}", 4, Mux(e8_field == 0, 1, e8_field))
             shift = reg(m, f"bshift{c}", signed(7), e8 + k_b1)        # B = m8 * 2**(shift - guard)
 
-            # Stage 3a: where B's significand goes (flags and place decoded, registered); A.
+            # Stage 3: where B's significand goes (flags and place decoded, registered); A.
             big = ~below(shift, 5 + f + _B_GUARD)                        # B >= 2**(8+F): saturates
             gone = below(shift, 0)                                       # B rounds to 0
             place = reg(m, f"bplace{c}", range(ab_bits + _B_GUARD), Mux(gone | big, 0, shift))
@@ -119,7 +119,7 @@ class ActScore(wiring.Component):
             base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
             a2 = reg(m, f"a2_r{c}", ab_bits, (base << sh4_1) << f)
             big1 = reg(m, f"big1_r{c}", 1, big)
-            # Stage 3b: B shifted into place: B = (wide >> guard) + g, the round-half-up bit g
+            # Stage 4: B shifted into place: B = (wide >> guard) + g, the round-half-up bit g
             # added in the next stage's subtraction.
             wide = Signal(ab_bits + _B_GUARD, name=f"bwide{c}")
             m.d.comb += wide.eq(m8_kept << place)
@@ -139,7 +139,7 @@ class ActScore(wiring.Component):
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
         e_b2 = delay(m, e_b1, 5, "e_b_d")                             # stage 6
 
-        # Stage 3: p leading bits and the count of bits dropped.
+        # Stage 7: p leading bits and the count of bits dropped.
         drop_max = diff_bits - p
         leads, drops = [], []
         for c, d in enumerate(diffs):
@@ -151,7 +151,7 @@ class ActScore(wiring.Component):
         e_b3 = reg(m, "e_b3", 4, e_b2)
         sens3 = delay(m, self.sens, 7, "sens")
 
-        # Stage 4: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
+        # Stage 8: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
         exp_bits = (2 * diff_bits + 7).bit_length()
         mants, exps, zeros = [], [], []
@@ -173,8 +173,8 @@ class ActScore(wiring.Component):
             exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
-        # Stages 5a, 5b: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
-        # two partial sums of its rows, then their sum. Stage 6: the term's exponent + 4, L_c + 4; the
+        # Stages 9, 10: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
+        # two partial sums of its rows, then their sum. Stage 11: the term's exponent + 4, L_c + 4; the
         # zero flag applies.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
         products = []
@@ -191,7 +191,7 @@ class ActScore(wiring.Component):
         products6 = [reg(m, f"prod6_{c}", prod_bits, Mux(z, 0, q)) for c, (q, z) in enumerate(zip(products, zeros5))]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
 
-        # Stages 9, 10: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
+        # Stages 12, 13: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
         level = tops
         depth = 0
         while len(level) > 1:
@@ -207,13 +207,13 @@ class ActScore(wiring.Component):
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
         e_b8 = delay(m, e_b4, 3 + wait, "e_b8")
 
-        # Stages 11, 12: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
+        # Stages 14, 15: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
         aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
-            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 9: the shift
+            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 14: the shift
             prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
-            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 10: the term kept
+            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 15: the term kept
                              Mux(~below(right, aligned_bits), 0, (prod9 << (SCORE_WINDOW_BITS - 9)) >> right[:(aligned_bits - 1).bit_length()])))
         e_top9 = delay(m, e_top, 2, "e_top9")
         e_b9 = delay(m, e_b8, 2, "e_b9")
