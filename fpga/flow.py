@@ -69,10 +69,10 @@ def _lane():
     return FP8ProductLane()
 
 
-def _act_quant(input_format="bf16", widths=None):
+def _act_quant(input_format="bf16", widths=None, dsp="inferred"):
     from golden.facts import ScoreWidths
     from hdl.fgmp_act_quant import FGMPActQuant
-    return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths())
+    return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths(), bram=dsp)
 
 
 def _smartquant(n_groups, n_buffers, lane_bits):
@@ -88,7 +88,8 @@ class Config:
     factory: Callable
     params: dict = field(default_factory=dict)
     ice40: bool = False                     # try iCE40 UP5K (small designs only)
-    dsp: bool = False                       # factory takes dsp=: "ecp5" for the DSP netlist, "inferred" otherwise
+    dsp: bool = False                       # factory takes dsp=: "ecp5" for the netlist with instantiated ECP5
+                                            # primitives (registered DSPs, block RAMs with output registers)
     nextpnr_args: tuple = ()                # extra nextpnr-ecp5 options (e.g. a router for congested designs)
 
 
@@ -99,11 +100,11 @@ CONFIGS = [
              dsp=True)
       for blocks in (1, 2) for variant in ("mixed", "fp8", "fp4")],
     Config("lane-e4m3-product", _lane, {"lanes": 1}, ice40=True),
-    *[Config(f"actquant-{fmt}", partial(_act_quant, fmt), {"input_format": fmt, "max_channels": 4096}, dsp=False)
+    *[Config(f"actquant-{fmt}", partial(_act_quant, fmt), {"input_format": fmt, "max_channels": 4096}, dsp=True)
       for fmt in ("bf16", "fp16", "fp32")],
     # The score widths the report compares (the default, F = 2 and p = 4, is actquant-bf16).
     *[Config(f"actquant-bf16-f{f}-p{p}", partial(_act_quant, "bf16", (f, p)),
-             {"input_format": "bf16", "max_channels": 4096, "fraction_bits": f, "significant_bits": p})
+             {"input_format": "bf16", "max_channels": 4096, "fraction_bits": f, "significant_bits": p}, dsp=True)
       for f, p in SCORE_WIDTHS_TRIED if (f, p) != (2, 4)],
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.

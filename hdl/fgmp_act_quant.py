@@ -18,12 +18,12 @@ Output blocks use the VMAC's operand layout (``hdl.fgmp_layout.block_layout("mix
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.facts import (SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
                           STATUS_WRITE_REFUSED, ScoreWidths)
 
+from .block_ram import BLOCK_RAM_TARGETS, BlockRam
 from .credit_queue import CreditQueue
 from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
@@ -56,6 +56,9 @@ class FGMPActQuant(wiring.Component):
         a valid address. The memory (two banks) keeps its contents across reset.
     widths : golden.facts.ScoreWidths
         The score's narrowing (``docs/numerics.md`` 4.2); the default is the specified unit.
+    bram : {"inferred", "ecp5"}
+        The sensitivity memory (:class:`hdl.block_ram.BlockRam`): inferred, or ECP5 DP16KD blocks
+        with their output registers (``max_channels`` at most 4096); the same cycles either way.
 
     Members
     -------
@@ -90,10 +93,11 @@ class FGMPActQuant(wiring.Component):
     ------
     ValueError
         Unknown input format, ``max_channels`` not 16 times a power of two, ``widths`` not a
-        ``ScoreWidths``.
+        ``ScoreWidths``, an unknown ``bram``, ``max_channels`` above 4096 with ``bram="ecp5"``.
     """
 
-    def __init__(self, input_format: str = "bf16", max_channels: int = 4096, widths: ScoreWidths = ScoreWidths()):
+    def __init__(self, input_format: str = "bf16", max_channels: int = 4096, widths: ScoreWidths = ScoreWidths(),
+                 bram: str = "inferred"):
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {sorted(INPUT_FORMATS)}, got {input_format!r}")
         if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < BLOCK \
@@ -102,11 +106,17 @@ class FGMPActQuant(wiring.Component):
                              f"addresses the sensitivity memory), got {max_channels!r}")
         if not isinstance(widths, ScoreWidths):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
+        if bram not in BLOCK_RAM_TARGETS:
+            raise ValueError(f"bram must be one of {BLOCK_RAM_TARGETS}, got {bram!r}")
+        if bram == "ecp5" and max_channels > 4096:
+            raise ValueError(f"max_channels must be at most 4096 with bram='ecp5' (two banks in one "
+                             f"512-word DP16KD), got {max_channels!r}")
         self.input_format = input_format
         self.ebits, self.mbits = INPUT_FORMATS[input_format]
         self.depth = max_channels // BLOCK
         self.widths = widths
         self._score = ActScore(widths)
+        self._sens = BlockRam(8 * BLOCK, 2 * self.depth, bram)
         self._pipeline = _FRONT_STAGES + self._score.latency + 2     # accept ... the decision register
         self.latency = self._pipeline + 2                            # output register + FIFO (1)
         self.queue_depth = self.latency + 2
@@ -178,16 +188,15 @@ class FGMPActQuant(wiring.Component):
             m.d.sync += [scale_exp.eq(self.cfg_scale_exp), threshold.eq(self.cfg_threshold), bank.eq(self.cfg_bank)]
 
         # Sensitivity memory: two banks; the row is read in the cycle a block is accepted.
-        m.submodules.sens = sens = Memory(shape=data.ArrayLayout(unsigned(8), BLOCK), depth=2 * self.depth, init=[])
-        wr, rd = sens.write_port(), sens.read_port()
+        m.submodules.sens = sens = self._sens
         in_flight = Signal()                         # some pipeline stage holds a block this cycle
         sens_refused, refused = Signal(), Signal()
         m.d.comb += [
             sens_refused.eq(self.sens_we & (self.sens_bank == bank) & (in_flight | self.i.valid)),
             refused.eq(cfg_refused | sens_refused),
-            wr.addr.eq(Cat(self.sens_addr, self.sens_bank)), wr.data.eq(self.sens_data),
-            wr.en.eq(self.sens_we & ~sens_refused),
-            rd.addr.eq(Cat(self.i.payload.block, bank)),
+            sens.w_addr.eq(Cat(self.sens_addr, self.sens_bank)), sens.w_data.eq(self.sens_data),
+            sens.w_en.eq(self.sens_we & ~sens_refused),
+            sens.r_addr.eq(Cat(self.i.payload.block, bank)),
         ]
         v = []
 
@@ -217,7 +226,7 @@ class FGMPActQuant(wiring.Component):
         # The block max, one level of the tree per stage (S1 ... S4).
         level = [reg(m, f"amax1_{j}", raw_width, r) for j, r in enumerate(max_level(raws, "max1"))]
         t1 = reg(m, "t1", signed(8), t0)
-        sens_row = reg(m, "sens1", rd.data.shape(), rd.data)
+        sens_row = data.ArrayLayout(unsigned(8), BLOCK)(sens.r_data)     # two cycles after the address
 
         # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
         stage("codes8")

@@ -40,7 +40,18 @@ def test_act_quant_long_random(input_format, sim):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"input_format": "fp8"}, "'fp8'"), ({"max_channels": 40}, "power of two"), ({"max_channels": 0}, "0"),
-    ({"max_channels": 48}, "48")])
+    ({"max_channels": 48}, "48"), ({"bram": "m9k"}, "bram"), ({"bram": "ecp5", "max_channels": 8192}, "8192")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         FGMPActQuant(**kwargs)
+
+
+def test_ecp5_option_puts_the_sensitivity_banks_in_registered_block_rams():
+    """bram="ecp5": the two banks (512 rows x 128 bits) are four DP16KD with output registers; the
+    inferred unit (what the benches run) has the same latency and queue depth."""
+    from amaranth.back import rtlil
+    ecp5 = FGMPActQuant("bf16", 4096, bram="ecp5")
+    text = rtlil.convert(ecp5, name="top")
+    assert text.count("cell \\DP16KD") == 4 and text.count('parameter \\REGMODE_B "OUTREG"') == 4
+    inferred = FGMPActQuant("bf16", 4096)
+    assert (ecp5.latency, ecp5.queue_depth) == (inferred.latency, inferred.queue_depth)
