@@ -117,7 +117,7 @@ class FGMPActQuant(wiring.Component):
         self.widths = widths
         self._score = ActScore(widths)
         self._sens = BlockRam(8 * BLOCK, 2 * self.depth, bram)
-        self._pipeline = _FRONT_STAGES + self._score.latency + 2     # accept ... the decision register
+        self._pipeline = _FRONT_STAGES + self._score.latency + 3     # accept ... the decision register
         self.latency = self._pipeline + 2                            # output register + FIFO (1)
         self.queue_depth = self.latency + 2
         width = 1 + self.ebits + self.mbits
@@ -330,12 +330,22 @@ class FGMPActQuant(wiring.Component):
             stage("score")
         thr_s = delay(m, thr0, front + wait, "thr")
         flags_s = delay(m, flags, front + wait - 2, "flags")
-        # The decision, registered before it selects the 137 output bits.
-        fp8 = reg(m, "fp8_decision", 1, (score.score > thr_s.as_signed()) | flags_s[0])   # unsigned vs signed: exact
+        # score > threshold over two stages: the 32-bit halves compared (the score is unsigned, a
+        # negative threshold is below every score), then combined; the decision is registered
+        # before it selects the 137 output bits.
+        wide_score = Cat(score.score, Const(0, 64 - len(score.score)))
+        half = 32
+        thr_neg = reg(m, "thr_neg", 1, thr_s[-1])
+        hi_gt = reg(m, "score_hi_gt", 1, wide_score[half:] > thr_s[half:])
+        hi_eq = reg(m, "score_hi_eq", 1, wide_score[half:] == thr_s[half:])
+        lo_gt = reg(m, "score_lo_gt", 1, wide_score[:half] > thr_s[:half])
+        flags_s = reg(m, "flags_cmp", 3, flags_s)
+        stage("threshold")
+        fp8 = reg(m, "fp8_decision", 1, thr_neg | hi_gt | hi_eq & lo_gt | flags_s[0])
         stage("decision")
-        codes8_s = [delay(m, c, wait + 1, f"c8s_{j}") for j, c in enumerate(codes8_9)]
-        codes4_s = [delay(m, c, wait + 1, f"c4s_{j}") for j, c in enumerate(codes4)]
-        scale_s = delay(m, scale12, wait + 1, "scale_s")
+        codes8_s = [delay(m, c, wait + 2, f"c8s_{j}") for j, c in enumerate(codes8_9)]
+        codes4_s = [delay(m, c, wait + 2, f"c4s_{j}") for j, c in enumerate(codes4)]
+        scale_s = delay(m, scale12, wait + 2, "scale_s")
         flags_s = reg(m, "flags_dec", 3, flags_s)
         out = Signal(block_layout("mixed"))
         m.d.comb += [out.fp8.eq(fp8), out.scale.eq(Mux(fp8, 0, scale_s))]
