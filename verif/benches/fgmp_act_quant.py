@@ -179,7 +179,12 @@ async def directed_ties_zeros_and_specials(dut):
     x = directed(channels)
     cf = np.linspace(0.0, 1.0, channels)
     blocks = mismatches = 0
-    for threshold in (-1, 0, 2 ** 40, 2 ** 62):
+    # Fixed thresholds, then each block's own score and one below it: the decision flips exactly
+    # there (scores reach 2**54, so the compared high and low 32-bit halves each decide somewhere).
+    scores = fgmp.activation_scores(to_format(x, p["input_format"])[0], cf, tensor_scale=1.0,
+                                    input_format=p["input_format"])
+    own = sorted({int(v) + d for v in scores.ravel() if v > 0 for d in (-1, 0)})
+    for threshold in [-1, 0, 2 ** 40, 2 ** 62] + own:
         n, bad, _, _ = await check_batch(dut, x, cf, 1.0, threshold, p["input_format"], gen, 0.8, 0.8)
         blocks += n
         mismatches += bad
