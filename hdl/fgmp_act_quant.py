@@ -179,35 +179,47 @@ class FGMPActQuant(wiring.Component):
                      queue.accepted.eq(accept)]
 
         # Configuration registers, written together; a scale exponent below the range refuses the write.
+        # The write is registered first (values, and whether it is taken), then applied: the registers
+        # hold the configuration of cycle N from cycle N + 2, and a block accepted in cycle N samples
+        # them in cycle N + 1 (stage 0), which is the configuration in force in its acceptance cycle.
+        # The range check thus drives two flip-flops, not the clock enable of the 73 registers.
         scale_exp = Signal(signed(8))
         threshold = Signal(signed(64), init=-1)
         bank = Signal()
-        cfg_refused = Signal()
-        m.d.comb += cfg_refused.eq(self.cfg_we & below(self.cfg_scale_exp, SCALE_EXP_MIN))
-        with m.If(self.cfg_we & ~cfg_refused):
-            m.d.sync += [scale_exp.eq(self.cfg_scale_exp), threshold.eq(self.cfg_threshold), bank.eq(self.cfg_bank)]
+        cfg_exp_r = reg(m, "cfg_exp_r", signed(8), self.cfg_scale_exp)
+        cfg_thr_r = reg(m, "cfg_thr_r", signed(64), self.cfg_threshold)
+        cfg_bank_r = reg(m, "cfg_bank_r", 1, self.cfg_bank)
+        cfg_low = below(self.cfg_scale_exp, SCALE_EXP_MIN)
+        cfg_take = valid_reg(m, "cfg_take", self.cfg_we & ~cfg_low)
+        cfg_refused = Signal()                       # flagged in the status at once (one flip-flop)
+        m.d.comb += cfg_refused.eq(self.cfg_we & cfg_low)
+        with m.If(cfg_take):
+            m.d.sync += [scale_exp.eq(cfg_exp_r), threshold.eq(cfg_thr_r), bank.eq(cfg_bank_r)]
+        active_bank = Signal()                       # the bank in force this cycle
+        m.d.comb += active_bank.eq(Mux(cfg_take, cfg_bank_r, bank))
 
-        # Sensitivity memory: two banks; the row is read in the cycle a block is accepted.
+        # Sensitivity memory: two banks; the row is read in stage 0, from the bank the block was
+        # accepted under (a write to that bank in the acceptance cycle was refused: it was active).
         m.submodules.sens = sens = self._sens
         in_flight = Signal()                         # some pipeline stage holds a block this cycle
         sens_refused, refused = Signal(), Signal()
-        m.d.comb += [
-            sens_refused.eq(self.sens_we & (self.sens_bank == bank) & (in_flight | self.i.valid)),
-            refused.eq(cfg_refused | sens_refused),
-            sens.w_addr.eq(Cat(self.sens_addr, self.sens_bank)), sens.w_data.eq(self.sens_data),
-            sens.w_en.eq(self.sens_we & ~sens_refused),
-            sens.r_addr.eq(Cat(self.i.payload.block, bank)),
-        ]
         v = []
 
         def stage(name):
             v.append(valid_reg(m, f"v{len(v)}_{name}", v[-1] if v else accept))
 
-        # S0: the block and its configuration.
+        # S0: the block; its configuration is the registers' contents in this cycle.
         stage("accept")
         values = reg(m, "values0", self.i.payload.values.shape(), self.i.payload.values)
-        t0 = reg(m, "t0", signed(8), scale_exp)
-        thr0 = reg(m, "thr0", signed(64), threshold)
+        block0 = reg(m, "block0", self.i.payload.block.shape(), self.i.payload.block)
+        t0, thr0 = scale_exp, threshold
+        m.d.comb += [
+            sens_refused.eq(self.sens_we & (self.sens_bank == active_bank) & (in_flight | self.i.valid)),
+            refused.eq(cfg_refused | sens_refused),
+            sens.w_addr.eq(Cat(self.sens_addr, self.sens_bank)), sens.w_data.eq(self.sens_data),
+            sens.w_en.eq(self.sens_we & ~sens_refused),
+            sens.r_addr.eq(Cat(block0, bank)),
+        ]
 
         # S1: keys of y; magnitudes as raw bits for the block max; the sensitivity row. A NaN enters
         # the max as it is: it makes its block FP8, whose output takes nothing from s_b.
@@ -226,7 +238,7 @@ class FGMPActQuant(wiring.Component):
         # The block max, one level of the tree per stage (S1 ... S4).
         level = [reg(m, f"amax1_{j}", raw_width, r) for j, r in enumerate(max_level(raws, "max1"))]
         t1 = reg(m, "t1", signed(8), t0)
-        sens_row = data.ArrayLayout(unsigned(8), BLOCK)(sens.r_data)     # two cycles after the address
+        sens_row = data.ArrayLayout(unsigned(8), BLOCK)(sens.r_data)     # stage 2: two cycles after the address
 
         # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
         stage("codes8")
@@ -317,7 +329,7 @@ class FGMPActQuant(wiring.Component):
         front = 14                                    # codes4 and scale12 belong to stage 14
         codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]   # S3 -> S14
         nan9 = delay(m, nan_elems, front - 2, "nan")
-        sens9 = delay(m, sens_row, front - 1, "sens")
+        sens9 = delay(m, sens_row, front - 2, "sens")
         stage("score_in")                             # stage 15: the score's inputs registered
         m.d.sync += [score.scale.eq(scale12)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
