@@ -27,11 +27,11 @@ from .block_ram import BLOCK_RAM_TARGETS, BlockRam
 from .credit_queue import CreditQueue
 from .fgmp_act_score import ActScore
 from .fgmp_layout import BLOCK, block_layout
-from .lut_product import times_constant
 from .pipeline import delay, reg, valid_reg
 from .const_compare import below
-from .rounding_key import (E4M3_PARTS, EXP_WIDTH, RoundingKey, e4m3_from_parts, e4m3_parts, key_div3_table, key_div6,
-                           key_from_product, key_from_small_int)
+from .rounding_key import (E4M3_EXPONENT, E4M3_PARTS, EXP_WIDTH, RoundingKey, e4m3_exponent, e4m3_from_parts,
+                           e4m3_parts, key_div3_table, key_div6,
+                           key_from_product)
 from .small_float import e4m3_mantissa_shift
 
 __all__ = ["INPUT_FORMATS", "FGMPActQuant"]
@@ -42,7 +42,7 @@ INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 # Only 4 significands to compare with; a tie goes to the even code, up at the odd indices.
 _E2M1_ODD_MIDPOINTS_X4 = (1, 3, 5, 7)
 _E2M1_THRESHOLDS = ((0, 0), (1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (2, 2))
-_FRONT_STAGES = 15                                    # accept ... the score's inputs (the stages below)
+_FRONT_STAGES = 17                                    # accept ... the score's inputs (the stages below)
 
 
 class FGMPActQuant(wiring.Component):
@@ -240,21 +240,23 @@ class FGMPActQuant(wiring.Component):
         t1 = reg(m, "t1", signed(8), t0)
         sens_row = data.ArrayLayout(unsigned(8), BLOCK)(sens.r_data)     # stage 2: two cycles after the address
 
-        # S2: FP8 codes and flags; two levels of the block max. S3: the other two.
+        # S2: the FP8 codes' exponent classes, each element's flags; S3: the codes' rounding decided,
+        # the block's flags; S4: the codes. The block max, one level of its tree per stage.
         stage("codes8")
-        parts8 = [reg(m, f"p8_{c}", E4M3_PARTS, e4m3_parts(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
-        flags = reg(m, "flags2", 3, Cat(Cat(*[k.nan for k in keys]).any(), Cat(*[k.inf for k in keys]).any(),
-                                        Cat(*[self._above_fp8_max(k) for k in keys]).any()))
+        exps8 = [reg(m, f"x8_{c}", E4M3_EXPONENT, e4m3_exponent(m, k, f"e8_{c}")) for c, k in enumerate(keys)]
+        elem_flags = [reg(m, f"fl2_{c}", 3, Cat(k.nan, k.inf, self._above_fp8_max(k))) for c, k in enumerate(keys)]
         nan_elems = reg(m, "nan2", BLOCK, Cat(*[k.nan for k in keys]))
         level = [reg(m, f"amax2_{j}", raw_width, r) for j, r in enumerate(max_level(level, "max2"))]
         keys = [reg(m, f"key2_{c}", RoundingKey, k) for c, k in enumerate(keys)]
         t2 = reg(m, "t2", signed(8), t1)
-        stage("codes8_round")
+        stage("codes8_decide")
+        parts8 = [reg(m, f"p8_{c}", E4M3_PARTS, e4m3_parts(m, k, x, f"e8_{c}")) for c, (k, x) in enumerate(zip(keys, exps8))]
+        flags = reg(m, "flags3", 3, Cat(*[Cat(*[f[j] for f in elem_flags]).any() for j in range(3)]))
         level = [reg(m, f"amax3_{j}", raw_width, r) for j, r in enumerate(max_level(level, "max3"))]
-        codes8 = [reg(m, f"c8_{c}", 8, e4m3_from_parts(m, p8, f"e8_{c}")) for c, p8 in enumerate(parts8)]
         t3 = reg(m, "t3", signed(8), t2)
         stage("amax")
         amax_raw = reg(m, "amax4", raw_width, max_level(level, "max4")[0])
+        codes8 = [reg(m, f"c8_{c}", 8, e4m3_from_parts(m, p8, f"e8_{c}")) for c, p8 in enumerate(parts8)]
         t3 = reg(m, "t4", signed(8), t3)
 
         # S4: the key of amax. S5 ... S7: rne(amax / 6) as E4M3 (table, normalisation, rounding), the 2**-9 floor.
@@ -265,24 +267,41 @@ class FGMPActQuant(wiring.Component):
         q3, r3, amax5 = reg(m, "q3_6", 7, q3), reg(m, "r3_6", 2, r3), reg(m, "amax6", RoundingKey, amax)
         stage("div6")
         sixth = reg(m, "sixth6", RoundingKey, key_div6(m, amax5, q3, r3, "sb"))
+        stage("scale_exponent")
+        sixth_exp = reg(m, "sixth_x7", E4M3_EXPONENT, e4m3_exponent(m, sixth, "sb_enc"))
+        sixth = reg(m, "sixth7", RoundingKey, sixth)
         stage("scale_round")
-        sixth_parts = reg(m, "sixth7", E4M3_PARTS, e4m3_parts(m, sixth, "sb_enc"))
+        sixth_parts = reg(m, "sixth_p8", E4M3_PARTS, e4m3_parts(m, sixth, sixth_exp, "sb_enc"))
         stage("scale")
-        scale_code = e4m3_from_parts(m, sixth_parts, "sb_enc")
-        scale7 = reg(m, "scale8", 8, Mux(scale_code[:7] == 0, 1, scale_code[:7]))
+        scale7 = reg(m, "scale8", 8, e4m3_from_parts(m, sixth_parts, "sb_enc", least=1)[:7])
 
-        # S8, S9: the thresholds s_b * (1, 3, 5, 7) / 4 as keys (products, then normalised).
-        # S10: their exponents relative to the first, the 7 thresholds' exponents from them.
+        # The thresholds s_b * (1, 3, 5, 7) / 4 as keys: each product of the scale's 4-bit significand
+        # with an odd factor, normalised, comes from a table of that significand (one LUT per bit);
+        # then the exponents. Next, their exponents relative to the first, the 7 thresholds' from them.
         stage("products")
         mb, shb = e4m3_mantissa_shift(scale7)
-        t_products = [reg(m, f"tp8_{i}", 7, times_constant(mb, mid)) for i, mid in enumerate(_E2M1_ODD_MIDPOINTS_X4)]
+        t_norms, t_tops = [], []
+        for i, mid in enumerate(_E2M1_ODD_MIDPOINTS_X4):
+            norm, top = Signal(7, name=f"tnorm{i}"), Signal(3, name=f"ttop{i}")
+            with m.Switch(mb):
+                for significand in range(16):
+                    product = significand * mid                       # below 2**7
+                    lead = max(product.bit_length() - 1, 0)
+                    with m.Case(significand):
+                        m.d.comb += [norm.eq(product << (6 - lead)), top.eq(lead)]
+            t_norms.append(reg(m, f"tn8_{i}", 7, norm))
+            t_tops.append(reg(m, f"tt8_{i}", 3, top))
+        t_zero = reg(m, "tz8", 1, mb == 0)
         t_shift = reg(m, "tsh8", signed(6), shb - 9 - 2)
         scale8 = reg(m, "scale8", 8, scale7)
         stage("thresholds")
-        thresholds = [reg(m, f"t9_{i}", RoundingKey, key_from_small_int(m, prod, t_shift, f"t{i}"))
-                      for i, prod in enumerate(t_products)]
+        thresholds = []
+        for i, (norm, top) in enumerate(zip(t_norms, t_tops)):
+            key = Signal(RoundingKey, name=f"t{i}")
+            m.d.comb += [key.m8.eq(Cat(Const(0, 1), norm)), key.exp.eq(top + t_shift), key.zero.eq(t_zero)]
+            thresholds.append(reg(m, f"t9_{i}", RoundingKey, key))
         scale9 = reg(m, "scale9_t", 8, scale8)
-        keys7 = [delay(m, k, 9, f"key{c}") for c, k in enumerate(keys)]      # S2 -> S11
+        keys7 = [delay(m, k, 10, f"key{c}") for c, k in enumerate(keys)]     # stage 2 -> 12
         stage("relative")
         # Exponents relative to s_b / 4 (the first threshold): the thresholds lie at 0 ... 5; an element
         # below 0 is below all of them, above 5 above all. Within 0 ... 5 a threshold is below the element
@@ -304,17 +323,26 @@ class FGMPActQuant(wiring.Component):
         zero_sign_nan = [reg(m, f"zsn10_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
         scale10 = reg(m, "scale10", 8, scale9)
 
-        # S11: which of the 7 thresholds each element is above (4 significand comparisons).
-        stage("compare")
-        above_r, flags11 = [], []
+        # Which of the 7 thresholds each element is above: the 4 significand comparisons and the
+        # element's relative exponent (one stage), then each threshold's verdict (the next).
+        stage("compare_sig")
+        sig_r, y_exp_r, flags_c = [], [], []
         for c, ((y_exp, y_sig, y_sticky, none_all), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
             sig_above = [(y_sig >= ts) if i % 2 else (Cat(y_sticky, y_sig) > Cat(Const(0, 1), ts))
                          for i, ts in enumerate(t_sig)]
+            sig_r.append(reg(m, f"sig11_{c}", len(sig_above), Cat(*sig_above)))
+            y_exp_r.append(reg(m, f"yx11_{c}", 3, y_exp))
+            flags_c.append(reg(m, f"flags11_{c}", 5, Cat(none_all, zsn)))
+        t_exp = [reg(m, f"tx11_{j}", 3, te) for j, te in enumerate(t_exp)]
+        scale11 = reg(m, "scale11", 8, scale10)
+        stage("compare")
+        above_r, flags11 = [], []
+        for c, (sig_above, y_exp, fl) in enumerate(zip(sig_r, y_exp_r, flags_c)):
             above = [(y_exp > te) | (y_exp == te) & sig_above[i]
                      for (i, _), te in zip(_E2M1_THRESHOLDS, t_exp)]
-            above_r.append(reg(m, f"above11_{c}", len(above), Cat(*above)))
-            flags11.append(reg(m, f"flags11_{c}", 5, Cat(none_all, zsn)))
-        scale11 = reg(m, "scale11", 8, scale10)
+            above_r.append(reg(m, f"above12_{c}", len(above), Cat(*above)))
+            flags11.append(reg(m, f"flags12_{c}", 5, fl))
+        scale11 = reg(m, "scale12_c", 8, scale11)
 
         # S12: E2M1 codes; the thresholds passed are a thermometer code, their count the magnitude.
         stage("codes4")
@@ -326,11 +354,11 @@ class FGMPActQuant(wiring.Component):
             m.d.comb += mag4.eq(Mux(all_, 7, Mux(none, 0, count)))
             codes4.append(reg(m, f"c4_{c}", 4, Mux(nan, 0, Cat(Mux(zero, 0, mag4), sign))))
         scale12 = reg(m, "scale12", 8, scale11)
-        front = 14                                    # codes4 and scale12 belong to stage 14
-        codes8_9 = [delay(m, c8, front - 3, f"c8_{c}") for c, c8 in enumerate(codes8)]   # S3 -> S14
+        front = _FRONT_STAGES - 1                     # codes4 and scale12 belong to this stage
+        codes8_9 = [delay(m, c8, front - 4, f"c8_{c}") for c, c8 in enumerate(codes8)]   # stage 4 -> front
         nan9 = delay(m, nan_elems, front - 2, "nan")
         sens9 = delay(m, sens_row, front - 2, "sens")
-        stage("score_in")                             # stage 15: the score's inputs registered
+        stage("score_in")                             # the score's inputs registered
         m.d.sync += [score.scale.eq(scale12)] + [score.sens[c].eq(sens9[c]) for c in range(BLOCK)]
         for c in range(BLOCK):
             m.d.sync += [score.codes4[c].eq(codes4[c]), score.codes8[c].eq(Mux(nan9[c], 0, codes8_9[c]))]
@@ -341,7 +369,7 @@ class FGMPActQuant(wiring.Component):
         for _ in range(score.latency):
             stage("score")
         thr_s = delay(m, thr0, front + wait, "thr")
-        flags_s = delay(m, flags, front + wait - 2, "flags")
+        flags_s = delay(m, flags, front + wait - 3, "flags")
         # score > threshold over two stages: the 32-bit halves compared (the score is unsigned, a
         # negative threshold is below every score), then combined; the decision is registered
         # before it selects the 137 output bits.

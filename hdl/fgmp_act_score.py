@@ -68,7 +68,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 16 + (self._levels + 1) // 2 + 2
+        self.latency = 17 + (self._levels + 1) // 2 + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -139,19 +139,21 @@ class ActScore(wiring.Component):
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
         e_b2 = delay(m, e_b1, 5, "e_b_d")                             # stage 6
 
-        # Stage 7: p leading bits and the count of bits dropped.
+        # Stage 7: the count of bits dropped (a leading-one search). Stage 8: the p leading bits.
         drop_max = diff_bits - p
         leads, drops = [], []
         for c, d in enumerate(diffs):
             top = highest_set_bit(m, d, f"dtop{c}")
             drop = Signal(range(drop_max + 1), name=f"drop{c}")
             m.d.comb += drop.eq(Mux(top >= p, top - (p - 1), 0)) if drop_max else drop.eq(0)
+            drop = reg(m, f"drop_q{c}", len(drop), drop)
+            d = reg(m, f"diff_q{c}", diff_bits, d)
             leads.append(reg(m, f"lead_r{c}", p, d >> drop))
             drops.append(reg(m, f"drop_r{c}", len(drop), drop))
-        e_b3 = reg(m, "e_b3", 4, e_b2)
-        sens3 = delay(m, self.sens, 7, "sens")
+        e_b3 = delay(m, e_b2, 2, "e_b3")
+        sens3 = delay(m, self.sens, 8, "sens")
 
-        # Stage 8: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
+        # Stage 9: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
         exp_bits = (2 * diff_bits + 7).bit_length()
         mants, exps, zeros = [], [], []
@@ -173,8 +175,8 @@ class ActScore(wiring.Component):
             exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
-        # Stages 9, 10: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
-        # two partial sums of its rows, then their sum. Stage 11: the term's exponent + 4, L_c + 4; the
+        # Stages 10, 11: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
+        # two partial sums of its rows, then their sum. Stage 12: the term's exponent + 4, L_c + 4; the
         # zero flag applies.
         prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
         products = []
@@ -191,7 +193,7 @@ class ActScore(wiring.Component):
         products6 = [reg(m, f"prod6_{c}", prod_bits, Mux(z, 0, q)) for c, (q, z) in enumerate(zip(products, zeros5))]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
 
-        # Stages 12, 13: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
+        # Stages 13, 14: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
         level = tops
         depth = 0
         while len(level) > 1:
@@ -207,13 +209,13 @@ class ActScore(wiring.Component):
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
         e_b8 = delay(m, e_b4, 3 + wait, "e_b8")
 
-        # Stages 14, 15: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
+        # Stages 15, 16: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
         aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
-            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 14: the shift
+            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 15: the shift
             prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
-            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 15: the term kept
+            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 16: the term kept
                              Mux(~below(right, aligned_bits), 0, (prod9 << (SCORE_WINDOW_BITS - 9)) >> right[:(aligned_bits - 1).bit_length()])))
         e_top9 = delay(m, e_top, 2, "e_top9")
         e_b9 = delay(m, e_b8, 2, "e_b9")

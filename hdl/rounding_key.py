@@ -16,7 +16,8 @@ from amaranth.lib import data
 from .bit_search import highest_set_bit
 from .const_compare import below
 
-__all__ = ["RoundingKey", "key_from_product", "key_from_small_int", "E4M3_PARTS", "e4m3_parts",
+__all__ = ["RoundingKey", "key_from_product", "key_from_small_int", "E4M3_EXPONENT", "E4M3_PARTS",
+           "e4m3_exponent", "e4m3_parts",
            "e4m3_from_parts", "key_div3_table", "key_div6"]
 
 EXP_WIDTH = 12
@@ -51,61 +52,100 @@ def key_from_product(m: Module, product, exp_lsb, name: str):
 
 
 def key_from_small_int(m: Module, value, exp_lsb, name: str):
-    """Key of a small exact integer (<= 8 significant bits) times ``2**exp_lsb``."""
-    padded = Cat(Const(0, 8), value)
-    return key_from_product(m, padded, exp_lsb - 8, name)
+    """Key of a small exact integer (at most 8 bits wide) times ``2**exp_lsb``: normalised within
+    its own width, then padded to 8 bits (nothing drops, the sticky bit is 0)."""
+    width = len(value)
+    assert width <= 8
+    key = Signal(RoundingKey, name=name)
+    top = highest_set_bit(m, value, f"{name}_top")
+    norm = Signal(width, name=f"{name}_norm")
+    lead = Signal(range(width), name=f"{name}_lead")               # leading zeros above top
+    m.d.comb += [
+        lead.eq(width - 1 - top),
+        norm.eq(value << lead),
+        key.m8.eq(Cat(Const(0, 8 - width), norm)),
+        key.sticky.eq(0),
+        key.exp.eq(top + exp_lsb),
+        key.zero.eq(value == 0),
+    ]
+    return key
 
+
+E4M3_EXPONENT = data.StructLayout({"case": 5, "field": 4, "saturate": 1, "low": 5})
+"""Where a key's exponent puts it in E4M3, one-hot in ``case``: bit 0 normal (with its exponent
+field), bit ``d`` (1 ... 4) ``d`` binades below the normal range; no bit set: 5 or more below,
+nothing left. ``saturate``: above the range, or Inf. ``low``: per case, whether anything lies
+below its guard bit (the key's bits there, or its sticky bit)."""
 
 E4M3_PARTS = data.StructLayout({"mag": 7, "up": 1, "nan": 1, "zero": 1, "saturate": 1, "sign": 1})
 """An E4M3 rounding decided but not applied: the truncated magnitude code, the round-up bit, flags."""
 
 
-def e4m3_parts(m: Module, key, name: str):
-    """E4M3 rounding of a key, first half: the truncated code and the rounding decision (RNE;
-    :func:`e4m3_from_parts` applies it, a register between the two halves).
+def e4m3_exponent(m: Module, key, name: str):
+    """E4M3 rounding of a key, first third: the exponent's class (:data:`E4M3_EXPONENT`).
 
     The exponent is only compared with constants (LUT logic, :func:`hdl.const_compare.below`):
-    above 8 saturates; -6 ... 8 is a normal code ``{exp + 7, m8[4:7]}`` rounded at ``m8[3]``;
-    below -6 the significand moves right by the deficit (beyond 5 nothing is left).
+    above 8 saturates; -6 ... 8 is a normal code with field ``exp + 7``; below -6 the
+    significand will move right by the deficit.
     """
-    exp, m8 = key.exp, key.m8
+    exp = key.exp
+    out = Signal(E4M3_EXPONENT, name=f"{name}_exp")
     normal = ~below(exp, -6)
-    deficit = Signal(3, name=f"{name}_deficit")                    # 1 ... 5 below the normal range
-    m.d.comb += deficit.eq(Mux(below(exp, -10), 5, (-6 - exp)[:3]))
+    m.d.comb += [out.case.eq(Cat(normal, *[exp == -6 - d for d in range(1, 5)])),
+                 out.field.eq(Mux(normal, (exp + 7)[:4], 0)),
+                 out.saturate.eq(key.inf | ~below(exp, 9)),
+                 out.low.eq(Cat(*[(key.m8[:3 + d] != 0) | key.sticky for d in range(5)]))]
+    return out
+
+
+def e4m3_parts(m: Module, key, exponent, name: str):
+    """E4M3 rounding of a key, second third: the truncated code and the rounding decision (RNE)
+    from the key and its :func:`e4m3_exponent` (a register between the two);
+    :func:`e4m3_from_parts` applies it.
+
+    A normal code is ``{field, m8[4:7]}`` rounded at ``m8[3]``; ``d`` binades below the normal
+    range the significand moves right by ``d`` first. Each case's bits and round-up decision
+    are formed side by side and the one-hot case selects them.
+    """
+    m8 = key.m8
     q = Signal(3, name=f"{name}_q")
-    guard = Signal(name=f"{name}_guard")
-    low = Signal(name=f"{name}_low")                                # any bit below the guard
-    with m.If(normal):
-        m.d.comb += [q.eq(m8[4:7]), guard.eq(m8[3]), low.eq(m8[:3] != 0)]
-    with m.Else():
-        with m.Switch(deficit):
-            for d in range(1, 6):
-                with m.Case(d):
-                    kept = 4 + d                                   # bits of m8 shifted out
-                    if kept <= 8:
-                        m.d.comb += [q.eq(m8[kept:] if kept < 8 else 0), guard.eq(m8[kept - 1]),
-                                     low.eq(m8[:kept - 1] != 0)]
-                    # kept = 9: below half the smallest subnormal, q = guard = 0
-    field = Mux(normal, (exp + 7)[:4], 0)
+    up = Signal(name=f"{name}_up")
+    q_terms, up_terms = [], []
+    for d in range(5):
+        kept = 4 + d                                   # bits of m8 below the code's last bit
+        q_d = m8[kept:7] if d == 0 else (m8[kept:] if kept < 8 else Const(0, 1))
+        guard = m8[kept - 1]
+        sel = exponent.case[d]
+        q_terms.append(Mux(sel, q_d, 0))
+        up_terms.append(sel & guard & (exponent.low[d] | q_d[0]))
+    m.d.comb += [q.eq(q_terms[0] | q_terms[1] | q_terms[2] | q_terms[3] | q_terms[4]),
+                 up.eq(Cat(*up_terms).any())]
     parts = Signal(E4M3_PARTS, name=f"{name}_parts")
-    m.d.comb += [parts.mag.eq(Cat(q, field)), parts.up.eq(guard & (low | key.sticky | q[0])),
-                 parts.nan.eq(key.nan), parts.zero.eq(key.zero), parts.saturate.eq(key.inf | ~below(exp, 9)),
+    m.d.comb += [parts.mag.eq(Cat(q, exponent.field)), parts.up.eq(up),
+                 parts.nan.eq(key.nan), parts.zero.eq(key.zero), parts.saturate.eq(exponent.saturate),
                  parts.sign.eq(key.sign)]
     return parts
 
 
-def e4m3_from_parts(m: Module, parts, name: str):
-    """E4M3 rounding, second half: the increment (the only carry chain, 7 bits,
-    which carries into the next binade by itself) and the saturation."""
-    rounded = Signal(8, name=f"{name}_rounded")
+def e4m3_from_parts(m: Module, parts, name: str, least: int = 0):
+    """E4M3 rounding, last third: the increment (a 7-bit carry chain, which carries into the next
+    binade by itself) and, beside it from the same bits, the saturation and the zero result.
+
+    ``least`` is the smallest magnitude code given out (1 for the block scale's floor ``2**-9``);
+    a zero, or a value rounding to zero, gives it.
+    """
+    rounded = Signal(7, name=f"{name}_rounded")
     m.d.comb += rounded.eq(parts.mag + parts.up)
+    over = parts.saturate | (parts.mag == 0x7F) | (parts.mag == 0x7E) & parts.up      # rounds to >= 0x7F
     mag = Signal(7, name=f"{name}_m")
     with m.If(parts.nan):
         m.d.comb += mag.eq(0x7F)
     with m.Elif(parts.zero):                                        # a zero's exponent field is arbitrary
-        m.d.comb += mag.eq(0)
-    with m.Elif(parts.saturate | ~below(rounded, 0x7F)):
+        m.d.comb += mag.eq(least)
+    with m.Elif(over):
         m.d.comb += mag.eq(0x7E)
+    with m.Elif((parts.mag == 0) & ~parts.up):
+        m.d.comb += mag.eq(least)
     with m.Else():
         m.d.comb += mag.eq(rounded)
     return Cat(mag, parts.sign)
@@ -129,8 +169,11 @@ def key_div6(m: Module, key, q3, r3, name: str):
     significant bits) and a sticky bit for ``m8 % 3`` or the key's own sticky,
     ``q`` carries the 4 significant bits and the guard bit exactly.
     """
-    scaled = key_from_product(m, Cat(Const(0, 1), q3), key.exp - 8 - 1, f"{name}_k")
+    # q < 2**7 has its leading one at bit 6 or 5 (a zero key's q is irrelevant: its flag travels).
+    hi = q3[6]
     out = Signal(RoundingKey, name=f"{name}_key")
-    m.d.comb += [out.eq(scaled), out.sticky.eq(scaled.sticky | (r3 != 0) | key.sticky),
+    m.d.comb += [out.m8.eq(Mux(hi, Cat(Const(0, 1), q3), Cat(Const(0, 2), q3[:6]))),
+                 out.exp.eq(key.exp - 3 + hi),
+                 out.sticky.eq((r3 != 0) | key.sticky),
                  out.zero.eq(key.zero), out.inf.eq(key.inf), out.nan.eq(0), out.sign.eq(0)]
     return out
