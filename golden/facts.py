@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = ["BLOCK", "ACC_BITS", "UNIT_BITS", "FP32_QNAN", "E4M3_MAX", "STATUS_NAN", "STATUS_INF",
            "STATUS_OVERFLOW", "STATUS_WRITE_REFUSED", "SCALE_EXP_MIN", "SCALE_EXP_MAX", "ScoreWidths", "SCORE_WIDTHS_TRIED",
            "SENS_EXP_BITS", "SENS_MANT_BITS", "SENS_EXP_MAX", "SQUARE_BITS", "SCORE_WINDOW_BITS",
+           "SCORE_SIGNIFICANT_BITS", "THRESHOLD_BITS", "THRESHOLD_REGISTER",
            "FloatFormat", "FLOAT_FORMATS", "max_magnitude_code"]
 
 BLOCK = 16
@@ -99,6 +100,17 @@ SQUARE_BITS = 5
 """A squared difference is rounded (RNE) to this many significant bits (*FGMP activations*, step 5)."""
 SCORE_WINDOW_BITS = 10
 """Each term keeps its bits down to ``2**(E - 9)``, ``E`` the block's largest term exponent."""
+
+SCORE_SIGNIFICANT_BITS = SCORE_WINDOW_BITS + 4
+"""A block score is a sum of 16 window terms, each below ``2**SCORE_WINDOW_BITS``, times a power
+of two: it has at most this many significant bits."""
+THRESHOLD_BITS = 64
+"""The threshold is a signed integer of this width (*FGMP activations*, step 7)."""
+THRESHOLD_REGISTER = {"lead": (0, SCORE_SIGNIFICANT_BITS), "length": (SCORE_SIGNIFICANT_BITS, 6),
+                      "negative": (SCORE_SIGNIFICANT_BITS + 6, 1)}
+"""The unit's threshold register, field -> (lowest bit, width): a threshold ``θ >= 0`` as its bit
+length ``L`` and its ``SCORE_SIGNIFICANT_BITS`` leading bits ``lead`` (zero-filled below when
+``L`` is smaller), or the ``negative`` flag (*FGMP activations*, step 7)."""
 
 SCORE_WIDTHS_TRIED = ((1, 4), (2, 3), (2, 4), (2, 8), (3, 4))
 """``(F, p)`` of the score widths the report and the flow compare (*FGMP activations*); the

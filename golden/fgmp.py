@@ -27,8 +27,9 @@ from . import formats
 from ._blocks import as_finite_array, block_amax, to_blocks
 from . import nvfp4
 from . import fgmp_dot
-from .facts import (E4M3_MAX, SCALE_EXP_MAX, SCALE_EXP_MIN, SCORE_WINDOW_BITS, SENS_EXP_BITS, SENS_EXP_MAX,
-                    SENS_MANT_BITS, SQUARE_BITS, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW, ScoreWidths)
+from .facts import (E4M3_MAX, SCALE_EXP_MAX, SCALE_EXP_MIN, SCORE_SIGNIFICANT_BITS, SCORE_WINDOW_BITS, SENS_EXP_BITS,
+                    SENS_EXP_MAX, SENS_MANT_BITS, SQUARE_BITS, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
+                    THRESHOLD_BITS, THRESHOLD_REGISTER, ScoreWidths)
 from .nvfp4 import block_scale_codes
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "FGMPTensor", "tensor_scale_for", "block_scores", "threshold_for_fraction",
     "quantize_weights", "sensitivity_codes", "sensitivity_weights", "round_to_input_format", "activation_tensor_scale",
     "scale_exponent", "narrow_scores", "activation_scores",
-    "calibrate_activation_threshold", "quantize_activations", "quantize_activations_by_codes", "dot",
+    "calibrate_activation_threshold", "threshold_register", "score_above_register", "quantize_activations", "quantize_activations_by_codes", "dot",
 ]
 
 BLOCK = 16
@@ -452,6 +453,61 @@ def calibrate_activation_threshold(x, channel_fisher, fp8_fraction: float, *, te
                                widths=widths)
     t = threshold_for_fraction(scores, fp8_fraction)
     return -1 if t == -np.inf else int(t)
+
+
+def threshold_register(threshold: int) -> int:
+    """The activation unit's threshold register for an integer ``threshold`` (*FGMP activations*, step 7).
+
+    A threshold ``θ >= 0`` is held as its bit length ``L`` and its ``SCORE_SIGNIFICANT_BITS``
+    leading bits (``θ >> (L - 14)``, or ``θ << (14 - L)`` when ``L < 14``); a negative one as a
+    flag. The bits of ``θ`` below its leading 14 never decide ``score > θ`` (a score has at most
+    14 significant bits), so :func:`score_above_register` on this register is ``score > θ``.
+    Fields and positions: ``golden.facts.THRESHOLD_REGISTER``.
+
+    Raises
+    ------
+    ValueError
+        ``threshold`` not an integer, or outside the signed ``THRESHOLD_BITS``-bit range.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
+        raise ValueError(f"threshold must be an integer, got {threshold!r}")
+    t = int(threshold)
+    if not -(1 << (THRESHOLD_BITS - 1)) <= t < 1 << (THRESHOLD_BITS - 1):
+        raise ValueError(f"threshold must be a signed {THRESHOLD_BITS}-bit integer, got {threshold!r}")
+    if t < 0:
+        return 1 << THRESHOLD_REGISTER["negative"][0]
+    length, bits = t.bit_length(), SCORE_SIGNIFICANT_BITS
+    lead = t >> (length - bits) if length >= bits else t << (bits - length)
+    return lead << THRESHOLD_REGISTER["lead"][0] | length << THRESHOLD_REGISTER["length"][0]
+
+
+def score_above_register(score: int, register: int) -> bool:
+    """``score > θ`` as the unit decides it from the score in floating form and the register of ``θ``.
+
+    The score (an integer ``>= 0`` with at most ``SCORE_SIGNIFICANT_BITS`` significant bits) is
+    its bit length ``E`` and its leading bits ``N`` (zero-filled to 14); the register gives ``L``
+    and ``T`` the same way. ``score > θ`` iff ``θ < 0``, or ``E > L``, or ``E = L`` and ``N > T``:
+    with equal lengths, ``score = N * 2**(L - 14)`` and ``θ = T * 2**(L - 14) + r``,
+    ``0 <= r < 2**(L - 14)`` (``r = 0`` if ``L <= 14``).
+
+    Raises
+    ------
+    ValueError
+        A negative score, or one with more significant bits than a score has.
+    """
+    score = int(score)
+    bits = SCORE_SIGNIFICANT_BITS
+    if score < 0 or (score and (score >> ((score & -score).bit_length() - 1)).bit_length() > bits):
+        raise ValueError(f"a score is an integer >= 0 with at most {bits} significant bits, got {score!r}")
+
+    def field(name):
+        low, width = THRESHOLD_REGISTER[name]
+        return register >> low & ((1 << width) - 1)
+
+    length = score.bit_length()
+    lead = score >> (length - bits) if length >= bits else score << (bits - length)
+    return bool(field("negative") or length > field("length")
+                or length == field("length") and lead > field("lead"))
 
 
 def quantize_activations(x, channel_fisher, threshold: int, *, tensor_scale,

@@ -21,7 +21,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.facts import (SCALE_EXP_MAX, SCALE_EXP_MIN, STATUS_INF, STATUS_NAN, STATUS_OVERFLOW,
-                          STATUS_WRITE_REFUSED, ScoreWidths)
+                          STATUS_WRITE_REFUSED, THRESHOLD_REGISTER, ScoreWidths)
 
 from .block_ram import BLOCK_RAM_TARGETS, BlockRam
 from .credit_queue import CreditQueue
@@ -34,7 +34,12 @@ from .rounding_key import (E4M3_EXPONENT, E4M3_PARTS, EXP_WIDTH, RoundingKey, e4
                            key_from_product)
 from .small_float import e4m3_mantissa_shift
 
-__all__ = ["INPUT_FORMATS", "FGMPActQuant"]
+__all__ = ["INPUT_FORMATS", "THRESHOLD_LAYOUT", "FGMPActQuant"]
+
+THRESHOLD_LAYOUT = data.StructLayout({"lead": THRESHOLD_REGISTER["lead"][1], "length": THRESHOLD_REGISTER["length"][1],
+                                      "negative": THRESHOLD_REGISTER["negative"][1]})
+"""The threshold register (``docs/numerics.md`` 4.2 step 7; :func:`golden.fgmp.threshold_register`)."""
+assert all(THRESHOLD_LAYOUT[name].offset == low for name, (low, _) in THRESHOLD_REGISTER.items())
 
 INPUT_FORMATS = {"bf16": (8, 7), "fp16": (5, 10), "fp32": (8, 23)}
 # The 7 E2M1 thresholds s_b * (1, 3, 5, 7, 10, 14, 20) / 4, the midpoints between the magnitudes
@@ -66,9 +71,10 @@ class FGMPActQuant(wiring.Component):
     o : Out(stream.Signature(block_layout("mixed")))
         ``fp8`` mode bit, 16 codes (E4M3, or E2M1 in the low nibble), E4M3 block scale
         (0 for FP8 blocks).
-    cfg_scale_exp : In(signed(8)), cfg_threshold : In(signed(64)), cfg_bank : In(1), cfg_we : In(1)
-        Configuration write: ``s_t = 2**cfg_scale_exp``, the score threshold (-1: every block
-        FP8) and the active sensitivity bank, registered together when ``cfg_we`` is high.
+    cfg_scale_exp : In(signed(8)), cfg_threshold : In(THRESHOLD_LAYOUT), cfg_bank : In(1), cfg_we : In(1)
+        Configuration write: ``s_t = 2**cfg_scale_exp``, the score threshold in its register
+        form (:func:`golden.fgmp.threshold_register`; negative: every block FP8) and the active
+        sensitivity bank, registered together when ``cfg_we`` is high.
         A block accepted in the cycle of the write or before uses the old configuration, a
         later one the new; every block carries its own copy through the pipeline.
     sens_bank, sens_addr, sens_data, sens_we : In
@@ -127,7 +133,7 @@ class FGMPActQuant(wiring.Component):
                 "values": data.ArrayLayout(unsigned(width), BLOCK), "block": index}))),
             "o": Out(stream.Signature(block_layout("mixed"))),
             "cfg_scale_exp": In(signed(8)),
-            "cfg_threshold": In(signed(64)),
+            "cfg_threshold": In(THRESHOLD_LAYOUT),
             "cfg_bank": In(1),
             "cfg_we": In(1),
             "sens_bank": In(1),
@@ -184,10 +190,10 @@ class FGMPActQuant(wiring.Component):
         # them in cycle N + 1 (stage 0), which is the configuration in force in its acceptance cycle.
         # The range check thus drives two flip-flops, not the clock enable of the 73 registers.
         scale_exp = Signal(signed(8))
-        threshold = Signal(signed(64), init=-1)
+        threshold = Signal(THRESHOLD_LAYOUT, init={"negative": 1})
         bank = Signal()
         cfg_exp_r = reg(m, "cfg_exp_r", signed(8), self.cfg_scale_exp)
-        cfg_thr_r = reg(m, "cfg_thr_r", signed(64), self.cfg_threshold)
+        cfg_thr_r = reg(m, "cfg_thr_r", THRESHOLD_LAYOUT, self.cfg_threshold)
         cfg_bank_r = reg(m, "cfg_bank_r", 1, self.cfg_bank)
         cfg_low = below(self.cfg_scale_exp, SCALE_EXP_MIN)
         cfg_take = valid_reg(m, "cfg_take", self.cfg_we & ~cfg_low)
@@ -370,18 +376,16 @@ class FGMPActQuant(wiring.Component):
             stage("score")
         thr_s = delay(m, thr0, front + wait, "thr")
         flags_s = delay(m, flags, front + wait - 3, "flags")
-        # score > threshold over two stages: the 32-bit halves compared (the score is unsigned, a
-        # negative threshold is below every score), then combined; the decision is registered
-        # before it selects the 137 output bits.
-        wide_score = Cat(score.score, Const(0, 64 - len(score.score)))
-        half = 32
-        thr_neg = reg(m, "thr_neg", 1, thr_s[-1])
-        hi_gt = reg(m, "score_hi_gt", 1, wide_score[half:] > thr_s[half:])
-        hi_eq = reg(m, "score_hi_eq", 1, wide_score[half:] == thr_s[half:])
-        lo_gt = reg(m, "score_lo_gt", 1, wide_score[:half] > thr_s[:half])
+        # score > threshold in floating form (docs/numerics.md 4.2 step 7): the lengths and the
+        # leading bits compared, then combined; the decision is registered before it selects the
+        # 137 output bits.
+        thr_neg = reg(m, "thr_neg", 1, thr_s.negative)
+        len_gt = reg(m, "score_len_gt", 1, score.score.length > thr_s.length)
+        len_eq = reg(m, "score_len_eq", 1, score.score.length == thr_s.length)
+        lead_gt = reg(m, "score_lead_gt", 1, score.score.lead > thr_s.lead)
         flags_s = reg(m, "flags_cmp", 3, flags_s)
         stage("threshold")
-        fp8 = reg(m, "fp8_decision", 1, thr_neg | hi_gt | hi_eq & lo_gt | flags_s[0])
+        fp8 = reg(m, "fp8_decision", 1, thr_neg | len_gt | len_eq & lead_gt | flags_s[0])
         stage("decision")
         codes8_s = [delay(m, c, wait + 2, f"c8s_{j}") for j, c in enumerate(codes8_9)]
         codes4_s = [delay(m, c, wait + 2, f"c4s_{j}") for j, c in enumerate(codes4)]

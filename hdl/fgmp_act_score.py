@@ -13,22 +13,28 @@ cycles later (the caller carries a valid bit beside it). Per element:
    weight's 5-bit mantissa: the term as a 10-bit product and an exponent.
 4. Per block, the largest term exponent ``E``; each term kept down to ``2**(E - W + 1)``
    (a right shift of at most 13); the sum of the 16 (a registered adder tree); times
-   ``2**(E - W + 1) * 4**(e_b - 1)`` (``W = SCORE_WINDOW_BITS``).
+   ``2**(E - W + 1) * 4**(e_b - 1)`` (``W = SCORE_WINDOW_BITS``), kept in floating form:
+   the sum's leading bits and the score's bit length, which is all the threshold comparison
+   needs (``docs/numerics.md`` 4.2 step 7).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.facts import (BLOCK, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS, SQUARE_BITS,
-                          ScoreWidths)
+from golden.facts import (BLOCK, SCORE_SIGNIFICANT_BITS, SCORE_WINDOW_BITS, SENS_EXP_MAX, SENS_MANT_BITS,
+                          SQUARE_BITS, ScoreWidths)
 
 from .bit_search import highest_set_bit
 from .const_compare import below
 from .lut_product import product_rows, times_constant, tree_sum
 from .pipeline import delay, reg
 
-__all__ = ["ActScore"]
+__all__ = ["ActScore", "SCORE_FLOAT"]
+
+SCORE_FLOAT = data.StructLayout({"lead": SCORE_SIGNIFICANT_BITS, "length": 7})
+"""A score in floating form: its leading bits (the top one set unless the score is 0) and its bit
+length (at most ``SCORE_SIGNIFICANT_BITS`` + 63)."""
 
 # E2M1 magnitude code -> twice its value as (odd part, shift): 0, 1, 2, 3, 4, 6, 8, 12.
 _E2M1_HALF_STEPS = ((0, 0), (1, 0), (1, 1), (3, 0), (1, 2), (3, 1), (1, 3), (3, 2))
@@ -53,9 +59,11 @@ class ActScore(wiring.Component):
         E4M3 block-scale code.
     sens : In(16 x 8)
         Channel sensitivity codes (small floats, :func:`golden.fgmp.sensitivity_codes`).
-    score : Out(widths.score_bits)
+    score : Out(SCORE_FLOAT)
         The score of the block presented :attr:`latency` cycles earlier, in units of
-        ``2**widths.unit_exponent``.
+        ``2**widths.unit_exponent``, in floating form (``docs/numerics.md`` 4.2 step 7): its bit
+        length and its ``SCORE_SIGNIFICANT_BITS`` leading bits (zero-filled below);
+        ``score = lead * 2**(length - SCORE_SIGNIFICANT_BITS)``.
 
     Attributes
     ----------
@@ -74,7 +82,7 @@ class ActScore(wiring.Component):
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
             "scale": In(unsigned(8)),
             "sens": In(data.ArrayLayout(unsigned(8), BLOCK)),
-            "score": Out(unsigned(widths.score_bits)),
+            "score": Out(SCORE_FLOAT),
         })
 
     def elaborate(self, platform):
@@ -236,12 +244,19 @@ class ActScore(wiring.Component):
             terms = sums
         total = terms[0]
 
-        # The factor 2**(E - W + 1) * 4**(e_b - 1): the amount, a coarse and a fine shift, one stage each.
+        # The score in floating form: the sum times 2**amount, the factor 2**(E - W + 1) * 4**(e_b - 1).
+        # Then the sum's leading one (one stage); the leading bits and the bit length (the next).
+        assert len(total) == SCORE_SIGNIFICANT_BITS
         amount = reg(m, "score_shift", range(64), e_top9 - (window + 4) + (e_b9 - 1) * 2)
         total = reg(m, "score_sum", len(total), total)
-        coarse = reg(m, "score_coarse", len(total) + 56, total << Cat(Const(0, 3), amount[3:]))
-        fine_sh = reg(m, "score_fine_sh", 3, amount[:3])
-        m.d.sync += self.score.eq(coarse << fine_sh)
+        top = reg(m, "score_top", range(SCORE_SIGNIFICANT_BITS), highest_set_bit(m, total, "score_top_c"))
+        nonzero = reg(m, "score_nonzero", 1, total != 0)
+        total = reg(m, "score_sum2", len(total), total)
+        amount = reg(m, "score_shift2", range(64), amount)
+        shift = Signal(range(SCORE_SIGNIFICANT_BITS), name="score_lead_shift")
+        m.d.comb += shift.eq(SCORE_SIGNIFICANT_BITS - 1 - top)
+        m.d.sync += [self.score.lead.eq(total << shift),
+                     self.score.length.eq(Mux(nonzero, top + 1 + amount, 0))]
         return m
 
 

@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from hdl.fgmp_act_quant import FGMPActQuant
+from hdl.fgmp_act_quant import THRESHOLD_LAYOUT, FGMPActQuant
 from hdl.fgmp_layout import block_layout
 from hdl.fgmp_vmac import FGMPVmac
 from hdl.format_decoder import FormatDecoder
@@ -71,7 +71,7 @@ class QuantizedDotHarness(wiring.Component):
             "i": In(stream.Signature(data.StructLayout({
                 "w": block_layout("mixed"), "x": act_in, "last": 1}))),
             "o": Out(stream.Signature(unsigned(32))),
-            "cfg_scale_exp": In(signed(8)), "cfg_threshold": In(signed(64)), "cfg_bank": In(1), "cfg_we": In(1),
+            "cfg_scale_exp": In(signed(8)), "cfg_threshold": In(THRESHOLD_LAYOUT), "cfg_bank": In(1), "cfg_we": In(1),
             "sens_bank": In(1), "sens_addr": In(self._act.sens_addr.shape()),
             "sens_data": In(self._act.sens_data.shape()), "sens_we": In(1), "w_scale": In(32), "a_scale": In(32),
         })

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from golden import fgmp, formats, nvfp4
-from golden.facts import SCORE_WINDOW_BITS
+from golden.facts import SCORE_SIGNIFICANT_BITS, SCORE_WIDTHS_TRIED, SCORE_WINDOW_BITS, THRESHOLD_REGISTER
 
 
 def fp8_reference(w, s_t):
@@ -290,3 +290,56 @@ def test_quantizing_by_codes_is_quantizing_by_fisher(rng):
     for bad in (np.full(64, 256), np.full(64, 1.5), np.ones((2, 32), int), np.full(64, -1)):
         with pytest.raises(ValueError, match="channel_codes"):
             fgmp.quantize_activations_by_codes(x, bad, 0, tensor_scale=s_t)
+
+
+def _significant_bits(v: int) -> int:
+    return (v >> ((v & -v).bit_length() - 1)).bit_length() if v else 0
+
+
+@pytest.mark.parametrize("widths", [fgmp.ScoreWidths(*w) for w in SCORE_WIDTHS_TRIED])
+def test_scores_have_at_most_the_registers_significant_bits(rng, widths):
+    """The threshold register keeps 14 leading bits because no score has more (large weights,
+    overflowing and infinite elements included)."""
+    x = activations(rng, 64, 256)
+    x[0, 3], x[1, 17], x[2, 40] = np.inf, 1e30, -np.inf
+    s_t = fgmp.activation_tensor_scale(np.abs(x[3:]).max())
+    scores = fgmp.activation_scores(x, rng.random(256) ** 4, tensor_scale=s_t, widths=widths)
+    assert max(_significant_bits(int(s)) for s in scores.ravel()) <= SCORE_SIGNIFICANT_BITS
+    assert max(_significant_bits(int(s)) for s in scores.ravel()) >= SCORE_SIGNIFICANT_BITS - 4
+
+
+_scores = st.builds(lambda lead, shift: lead << shift, st.integers(0, 2 ** SCORE_SIGNIFICANT_BITS - 1),
+                    st.integers(0, 63))
+
+
+@given(score=_scores, threshold=st.integers(-2 ** 63, 2 ** 63 - 1))
+def test_the_register_comparison_is_the_integer_comparison(score, threshold):
+    assert fgmp.score_above_register(score, fgmp.threshold_register(threshold)) == (score > threshold)
+
+
+@given(score=_scores, offset=st.integers(-2, 2))
+def test_the_register_comparison_at_thresholds_beside_the_score(score, offset):
+    """Thresholds equal to the score and one or two either side, where the leading bits decide."""
+    threshold = max(-1, min(score + offset, 2 ** 63 - 1))
+    assert fgmp.score_above_register(score, fgmp.threshold_register(threshold)) == (score > threshold)
+
+
+def test_threshold_register_fields():
+    length_at, lead_at = THRESHOLD_REGISTER["length"][0], THRESHOLD_REGISTER["lead"][0]
+    assert fgmp.threshold_register(-1) == fgmp.threshold_register(-2 ** 63) == 1 << THRESHOLD_REGISTER["negative"][0]
+    assert fgmp.threshold_register(0) == 0
+    assert fgmp.threshold_register(5) == (5 << 11) << lead_at | 3 << length_at            # 0b101, zero-filled
+    big = (0b10110011100011 << 40) | 12345                                              # low bits dropped
+    assert fgmp.threshold_register(big) == 0b10110011100011 << lead_at | 54 << length_at
+
+
+@pytest.mark.parametrize("bad", [2 ** 63, -2 ** 63 - 1, 1.5, True, "3"])
+def test_threshold_register_refuses_what_the_register_cannot_hold(bad):
+    with pytest.raises(ValueError, match="threshold"):
+        fgmp.threshold_register(bad)
+
+
+@pytest.mark.parametrize("bad", [-1, (1 << SCORE_SIGNIFICANT_BITS) + 1])
+def test_score_above_register_refuses_what_is_not_a_score(bad):
+    with pytest.raises(ValueError, match="score"):
+        fgmp.score_above_register(bad, 0)

@@ -88,7 +88,7 @@ async def write_sensitivities(dut, codes, bank):
 async def write_config(dut, scale_exp, threshold, bank):
     """One ``cfg_we`` cycle: scale exponent, threshold and active bank together."""
     dut.cfg_scale_exp.value = scale_exp
-    dut.cfg_threshold.value = int(threshold)
+    dut.cfg_threshold.value = fgmp.threshold_register(int(threshold))
     dut.cfg_bank.value = bank
     dut.cfg_we.value = 1
     await RisingEdge(dut.clk)
@@ -356,7 +356,7 @@ async def config_writes_racing_a_stream(dut):
             dut.sens_data.value = pack(SENSITIVITY_ROW, [int(c) for c in write[3]])
         elif write is not None:
             dut.cfg_scale_exp.value = fgmp.scale_exponent(write[1][0])
-            dut.cfg_threshold.value = write[1][1]
+            dut.cfg_threshold.value = fgmp.threshold_register(write[1][1])
             dut.cfg_bank.value = write[2]
         await ReadOnly()
         if valid and dut.i__ready.value == 1:

@@ -45,7 +45,7 @@ async def gemv_end_to_end(dut):
                            aq.modes, aq.codes.reshape(1, n_blocks, 16), aq.scale_codes, wq.tensor_scale, s_t)
 
     dut.cfg_scale_exp.value = fgmp.scale_exponent(s_t)
-    dut.cfg_threshold.value = int(threshold)
+    dut.cfg_threshold.value = fgmp.threshold_register(int(threshold))
     dut.cfg_bank.value = 0
     dut.cfg_we.value = 1
     await RisingEdge(dut.clk)
