@@ -123,8 +123,9 @@ class FGMPActQuant(wiring.Component):
         self.widths = widths
         self._score = ActScore(widths)
         self._sens = BlockRam(8 * BLOCK, 2 * self.depth, bram)
+        self._bram = bram
         self._pipeline = _FRONT_STAGES + self._score.latency + 3     # accept ... the decision register
-        self.latency = self._pipeline + 2                            # output register + FIFO (1)
+        self.latency = self._pipeline + 1 + CreditQueue.latency       # output register + the queue
         self.queue_depth = self.latency + 2
         width = 1 + self.ebits + self.mbits
         index = unsigned(max(1, (self.depth - 1).bit_length()))
@@ -178,7 +179,7 @@ class FGMPActQuant(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.score = score = self._score
-        m.submodules.queue = queue = CreditQueue(block_layout("mixed"), self.queue_depth)
+        m.submodules.queue = queue = CreditQueue(block_layout("mixed"), self.queue_depth, self._bram)
         wiring.connect(m, wiring.flipped(self.o), queue.o)
         accept = Signal()
         m.d.comb += [self.i.ready.eq(queue.ready), accept.eq(self.i.valid & queue.ready),

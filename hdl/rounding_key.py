@@ -20,7 +20,10 @@ __all__ = ["RoundingKey", "key_from_product", "key_from_small_int", "E4M3_EXPONE
            "e4m3_exponent", "e4m3_parts",
            "e4m3_from_parts", "key_div3_table", "key_div6"]
 
-EXP_WIDTH = 12
+EXP_WIDTH = 10
+"""Key exponents: y = x * 2**-t lies within 2**-256 ... 2**228 for every input format and allowed t
+(BF16 and FP32 subnormals, which quantize as zeros, included), so signed 10 bits hold every
+exponent the unit forms from a key, the block scale and its thresholds included."""
 
 
 class RoundingKey(data.Struct):

@@ -47,12 +47,13 @@ def test_invalid_parameters_are_refused(kwargs, match):
         FGMPActQuant(**kwargs)
 
 
-def test_ecp5_option_puts_the_sensitivity_banks_in_registered_block_rams():
-    """bram="ecp5": the two banks (512 rows x 128 bits) are four DP16KD with output registers; the
-    inferred unit (what the benches run) has the same latency and queue depth."""
+def test_ecp5_option_puts_the_sensitivity_banks_and_the_queue_in_registered_block_rams():
+    """bram="ecp5": the two banks (512 rows x 128 bits) are four DP16KD and the result queue
+    (512 x 137 bits) four more, all with output registers; the inferred unit (what the benches
+    run) has the same latency and queue depth."""
     from amaranth.back import rtlil
     ecp5 = FGMPActQuant("bf16", 4096, bram="ecp5")
     text = rtlil.convert(ecp5, name="top")
-    assert text.count("cell \\DP16KD") == 4 and text.count('parameter \\REGMODE_B "OUTREG"') == 4
+    assert text.count("cell \\DP16KD") == 8 and text.count('parameter \\REGMODE_B "OUTREG"') == 8
     inferred = FGMPActQuant("bf16", 4096)
     assert (ecp5.latency, ecp5.queue_depth) == (inferred.latency, inferred.queue_depth)
