@@ -122,7 +122,9 @@ class ActScore(wiring.Component):
             # Stage 3: where B's significand goes (flags and place decoded, registered); A.
             big = ~below(shift, 5 + f + _B_GUARD)                        # B >= 2**(8+F): saturates
             gone = below(shift, 0)                                       # B rounds to 0
-            place = reg(m, f"bplace{c}", range(ab_bits + _B_GUARD), Mux(gone | big, 0, shift))
+            # (A saturating B's place is never used, nor a vanished one's: its significand is cleared.)
+            place_bits = (ab_bits + _B_GUARD - 1).bit_length()
+            place = reg(m, f"bplace{c}", place_bits, shift[:place_bits])
             m8_kept = reg(m, f"m8_k{c}", 4, Mux(gone, 0, m8))
             base = Mux(odd1 == 3, m3_s1, Mux(odd1 == 1, m_s1, 0))
             a2 = reg(m, f"a2_r{c}", ab_bits, (base << sh4_1) << f)
@@ -147,17 +149,23 @@ class ActScore(wiring.Component):
             diffs.append(reg(m, f"diff_r{c}", diff_bits, Mux(sat, (1 << diff_bits) - 1, d)))
         e_b2 = delay(m, e_b1, 5, "e_b_d")                             # stage 6
 
-        # Stage 7: the count of bits dropped (a leading-one search). Stage 8: the p leading bits.
+        # Stage 7: the count k of bits dropped, one-hot (bit k: the leading one at k + p - 1; bit 0:
+        # below 2**p). Stage 8: the p leading bits d[k : k + p] it selects, and k.
         drop_max = diff_bits - p
         leads, drops = [], []
         for c, d in enumerate(diffs):
-            top = highest_set_bit(m, d, f"dtop{c}")
-            drop = Signal(range(drop_max + 1), name=f"drop{c}")
-            m.d.comb += drop.eq(Mux(top >= p, top - (p - 1), 0)) if drop_max else drop.eq(0)
-            drop = reg(m, f"drop_q{c}", len(drop), drop)
+            hot = Cat(d[p:] == 0, *[d[k + p - 1] & (d[k + p:] == 0) if k + p < diff_bits else d[k + p - 1]
+                                    for k in range(1, drop_max + 1)])
+            hot = reg(m, f"drop_q{c}", drop_max + 1, hot)
             d = reg(m, f"diff_q{c}", diff_bits, d)
-            leads.append(reg(m, f"lead_r{c}", p, d >> drop))
-            drops.append(reg(m, f"drop_r{c}", len(drop), drop))
+            lead = 0
+            for k in range(drop_max + 1):
+                lead = lead | Mux(hot[k], d[k:k + p], 0)
+            drop = 0
+            for k in range(1, drop_max + 1):
+                drop = drop | Mux(hot[k], k, 0)
+            leads.append(reg(m, f"lead_r{c}", p, lead))
+            drops.append(reg(m, f"drop_r{c}", range(drop_max + 1), drop))
         e_b3 = delay(m, e_b2, 2, "e_b3")
         sens3 = delay(m, self.sens, 8, "sens")
 

@@ -94,7 +94,8 @@ def e4m3_exponent(m: Module, key, name: str):
     exp = key.exp
     out = Signal(E4M3_EXPONENT, name=f"{name}_exp")
     normal = ~below(exp, -6)
-    m.d.comb += [out.case.eq(Cat(normal, *[exp == -6 - d for d in range(1, 5)])),
+    deficit = ~normal & ~below(exp, -10)                           # -10 ... -7: the low 2 bits tell which
+    m.d.comb += [out.case.eq(Cat(normal, *[deficit & (exp[:2] == (-6 - d) & 3) for d in range(1, 5)])),
                  out.field.eq(Mux(normal, (exp + 7)[:4], 0)),
                  out.saturate.eq(key.inf | ~below(exp, 9)),
                  out.low.eq(Cat(*[(key.m8[:3 + d] != 0) | key.sticky for d in range(5)]))]
