@@ -76,7 +76,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 17 + (self._levels + 1) // 2 + 2
+        self.latency = 15 + 2 * self._levels + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -209,34 +209,33 @@ class ActScore(wiring.Component):
         products6 = [reg(m, f"prod6_{c}", prod_bits, Mux(z, 0, q)) for c, (q, z) in enumerate(zip(products, zeros5))]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
 
-        # Stages 13, 14: E + 4, the largest term exponent (a tree, two levels per stage), at least W - 1 + 4.
+        # E + 4, the largest term exponent (a tree, one level per stage), at least W - 1 + 4.
         level = tops
         depth = 0
         while len(level) > 1:
             level = [Mux(level[j + 1] > level[j], level[j + 1], level[j]) for j in range(0, len(level), 2)]
             depth += 1
-            if depth % 2 == 0 or len(level) == 1:
-                level = [reg(m, f"emax{depth}_{j}", top_bits, x) for j, x in enumerate(level)]
+            level = [reg(m, f"emax{depth}_{j}", top_bits, x) for j, x in enumerate(level)]
         window = SCORE_WINDOW_BITS - 1
         e_top = Signal(top_bits, name="e_top")
         m.d.comb += e_top.eq(Mux(level[0] > window + 4, level[0], window + 4))
-        wait = 2 if self._levels > 2 else 1
+        wait = self._levels
         products8 = [delay(m, q, wait, f"prod8_{c}") for c, q in enumerate(products6)]
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
         e_b8 = delay(m, e_b4, 3 + wait, "e_b8")
 
-        # Stages 15, 16: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
+        # Two stages: each term kept down to 2**(E - W + 1): (product << (W - 9)) >> (E - 8 - exponent).
         aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
-            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # stage 15: the shift
+            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # the shift
             prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
-            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # stage 16: the term kept
+            terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # the term kept
                              Mux(~below(right, aligned_bits), 0, (prod9 << (SCORE_WINDOW_BITS - 9)) >> right[:(aligned_bits - 1).bit_length()])))
         e_top9 = delay(m, e_top, 2, "e_top9")
         e_b9 = delay(m, e_b8, 2, "e_b9")
 
-        # Adder tree, two levels per stage.
+        # Adder tree, one level per stage.
         level = 0
         while len(terms) > 1:
             sums = []
@@ -245,10 +244,9 @@ class ActScore(wiring.Component):
                 m.d.comb += s.eq(terms[j] + terms[j + 1])
                 sums.append(s)
             level += 1
-            if level % 2 == 0 or len(sums) == 1:
-                sums = [reg(m, f"sum_r{level}_{j}", len(s), s) for j, s in enumerate(sums)]
-                e_b9 = reg(m, f"e_b_sum{level}", 4, e_b9)
-                e_top9 = reg(m, f"e_top_sum{level}", top_bits, e_top9)
+            sums = [reg(m, f"sum_r{level}_{j}", len(s), s) for j, s in enumerate(sums)]
+            e_b9 = reg(m, f"e_b_sum{level}", 4, e_b9)
+            e_top9 = reg(m, f"e_top_sum{level}", top_bits, e_top9)
             terms = sums
         total = terms[0]
 
