@@ -3,15 +3,21 @@
 Bit-exact with :func:`golden.fgmp.quantize_activations`; the arithmetic is
 ``docs/numerics.md`` section 4.2. A free-running pipeline, one block per cycle:
 
-1. accept: the block, its copy of the configuration, the read of its sensitivity row;
+1. accept: the block; in the next cycle its copy of the configuration and the read of its
+   sensitivity row (both as they were in the acceptance cycle);
 2. a rounding key of each ``y = x * 2**-t`` (exponent, 8 significant bits, sticky —
    :mod:`hdl.rounding_key`); no multiplier, the tensor scale is a power of two;
-3. FP8 codes ``rne(y, E4M3)`` and the block flags; the block max (a tree over the keys,
-   over three stages); ``s_b = max(rne(amax / 6, E4M3), 2**-9)`` (three stages);
+3. FP8 codes ``rne(y, E4M3)`` and the block flags (exponent class, rounding decision,
+   increment: three stages); the block max (a tree over the raw magnitudes, one level per
+   stage); ``s_b = max(rne(amax / 6, E4M3), 2**-9)`` (a divide-by-3 table, then the rounding);
 4. E2M1 codes of ``y / s_b`` by comparing ``|y|`` with the 7 thresholds ``s_b * midpoint``
-   (their significands are those of 4), then counting the thresholds passed (two stages);
-5. the narrow score (:class:`hdl.fgmp_act_score.ActScore`), compared with the block's threshold;
-6. the result queue (:class:`hdl.credit_queue.CreditQueue`), which alone sees ``o.ready``.
+   (their significands are those of 4, from a table of the scale's significand), then
+   counting the thresholds passed (three stages);
+5. the narrow score (:class:`hdl.fgmp_act_score.ActScore`), in floating form, compared with
+   the block's threshold register (its bit length and 14 leading bits, ``docs/numerics.md``
+   4.2 step 7);
+6. the result queue (:class:`hdl.credit_queue.CreditQueue`, in block RAM), which alone sees
+   ``o.ready``.
 
 Output blocks use the VMAC's operand layout (``hdl.fgmp_layout.block_layout("mixed")``).
 """

@@ -76,7 +76,7 @@ class ActScore(wiring.Component):
             raise ValueError(f"widths must be a golden.facts.ScoreWidths, got {widths!r}")
         self.widths = widths
         self._levels = (BLOCK - 1).bit_length()
-        self.latency = 15 + 2 * self._levels + 2
+        self.latency = 16 + 2 * self._levels + 2
         super().__init__({
             "codes8": In(data.ArrayLayout(unsigned(8), BLOCK)),
             "codes4": In(data.ArrayLayout(unsigned(4), BLOCK)),
@@ -217,9 +217,9 @@ class ActScore(wiring.Component):
             depth += 1
             level = [reg(m, f"emax{depth}_{j}", top_bits, x) for j, x in enumerate(level)]
         window = SCORE_WINDOW_BITS - 1
-        e_top = Signal(top_bits, name="e_top")
-        m.d.comb += e_top.eq(Mux(level[0] > window + 4, level[0], window + 4))
-        wait = self._levels
+        # E + 4 is registered before it fans out to the 16 window shifts.
+        e_top = reg(m, "e_top", top_bits, Mux(level[0] > window + 4, level[0], window + 4))
+        wait = self._levels + 1
         products8 = [delay(m, q, wait, f"prod8_{c}") for c, q in enumerate(products6)]
         exps8 = [delay(m, e, wait, f"t_e8_{c}") for c, e in enumerate(exps6)]
         e_b8 = delay(m, e_b4, 3 + wait, "e_b8")

@@ -16,7 +16,7 @@ from amaranth.lib import data
 from .bit_search import highest_set_bit
 from .const_compare import below
 
-__all__ = ["RoundingKey", "key_from_product", "key_from_small_int", "E4M3_EXPONENT", "E4M3_PARTS",
+__all__ = ["RoundingKey", "key_from_product", "E4M3_EXPONENT", "E4M3_PARTS",
            "e4m3_exponent", "e4m3_parts",
            "e4m3_from_parts", "key_div3_table", "key_div6"]
 
@@ -50,26 +50,6 @@ def key_from_product(m: Module, product, exp_lsb, name: str):
         key.sticky.eq(norm[:width - 8] != 0),
         key.exp.eq(top + exp_lsb),
         key.zero.eq(product == 0),
-    ]
-    return key
-
-
-def key_from_small_int(m: Module, value, exp_lsb, name: str):
-    """Key of a small exact integer (at most 8 bits wide) times ``2**exp_lsb``: normalised within
-    its own width, then padded to 8 bits (nothing drops, the sticky bit is 0)."""
-    width = len(value)
-    assert width <= 8
-    key = Signal(RoundingKey, name=name)
-    top = highest_set_bit(m, value, f"{name}_top")
-    norm = Signal(width, name=f"{name}_norm")
-    lead = Signal(range(width), name=f"{name}_lead")               # leading zeros above top
-    m.d.comb += [
-        lead.eq(width - 1 - top),
-        norm.eq(value << lead),
-        key.m8.eq(Cat(Const(0, 8 - width), norm)),
-        key.sticky.eq(0),
-        key.exp.eq(top + exp_lsb),
-        key.zero.eq(value == 0),
     ]
     return key
 
