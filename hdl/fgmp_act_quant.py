@@ -327,12 +327,11 @@ class FGMPActQuant(wiring.Component):
         t_sig = [reg(m, f"tm10_{i}", 7, t.m8[:7]) for i, t in enumerate(thresholds)]
         rel_y = []
         for c, key in enumerate(keys7):
-            delta = Signal(signed(EXP_WIDTH + 1), name=f"delta{c}")
-            m.d.comb += delta.eq(key.exp - e_ref)
-            none, all_ = below(delta, 0), key.inf | ~below(delta, 6)
-            rel_y.append((reg(m, f"yx10_{c}", 3, delta[:3]), reg(m, f"ym10_{c}", 7, key.m8[:7]),
-                          reg(m, f"ys10_{c}", 1, key.sticky),
-                          reg(m, f"ynone10_{c}", 2, Cat(none & ~key.inf, all_))))
+            # The difference is registered; its range flags are formed in the next stage, beside
+            # the significand comparisons.
+            delta = reg(m, f"delta10_{c}", signed(EXP_WIDTH + 1), key.exp - e_ref)
+            rel_y.append((delta, reg(m, f"ym10_{c}", 7, key.m8[:7]), reg(m, f"ys10_{c}", 1, key.sticky),
+                          reg(m, f"yinf10_{c}", 1, key.inf)))
         zero_sign_nan = [reg(m, f"zsn10_{c}", 3, Cat(k.zero, k.sign, k.nan)) for c, k in enumerate(keys7)]
         scale10 = reg(m, "scale10", 8, scale9)
 
@@ -340,7 +339,9 @@ class FGMPActQuant(wiring.Component):
         # element's relative exponent (one stage), then each threshold's verdict (the next).
         stage("compare_sig")
         sig_r, y_exp_r, flags_c = [], [], []
-        for c, ((y_exp, y_sig, y_sticky, none_all), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
+        for c, ((delta, y_sig, y_sticky, y_inf), zsn) in enumerate(zip(rel_y, zero_sign_nan)):
+            y_exp = delta[:3]
+            none_all = Cat(below(delta, 0) & ~y_inf, y_inf | ~below(delta, 6))
             sig_above = [(y_sig >= ts) if i % 2 else (Cat(y_sticky, y_sig) > Cat(Const(0, 1), ts))
                          for i, ts in enumerate(t_sig)]
             sig_r.append(reg(m, f"sig11_{c}", len(sig_above), Cat(*sig_above)))
