@@ -193,7 +193,11 @@ def test_activation_unit_matches_written_out_reference(rng, widths):
     np.testing.assert_array_equal(q.scores, scores)
     np.testing.assert_array_equal(q.modes, modes)
     np.testing.assert_array_equal(q.dequantize(), values)
-    assert abs(q.fp8_fraction - 0.3) <= 1 / q.modes.size
+    # The requested count n of FP8 blocks, less those tied with the threshold among the n largest
+    # (ties stay NVFP4; coarse widths tie often).
+    ranked = np.sort(q.scores.ravel())[::-1]
+    n = int(np.rint(0.3 * ranked.size))
+    assert int(q.modes.sum()) == n - int((ranked[:n] == t).sum())
     assert (q.scores < 2 ** widths.score_bits).all()
     assert (q.status & (fgmp.STATUS_NAN | fgmp.STATUS_INF) == 0).all()   # BF16 rounding may overflow 448
     assert (widest[q.status == 0] <= 42 * 2 ** widths.fraction_bits).all()   # the spec's bound: no saturation
