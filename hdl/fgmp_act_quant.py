@@ -80,7 +80,9 @@ class FGMPActQuant(wiring.Component):
     cfg_scale_exp : In(signed(8)), cfg_threshold : In(THRESHOLD_LAYOUT), cfg_bank : In(1), cfg_we : In(1)
         Configuration write: ``s_t = 2**cfg_scale_exp``, the score threshold in its register
         form (:func:`golden.fgmp.threshold_register`; negative: every block FP8) and the active
-        sensitivity bank, registered together when ``cfg_we`` is high.
+        sensitivity bank, registered together when ``cfg_we`` is high. Any 21-bit value is a
+        register: the decision is the rule of ``docs/numerics.md`` 4.2 step 7 on its fields
+        (``golden.fgmp.score_above_register``), also for values the encoder would not produce.
         A block accepted in the cycle of the write or before uses the old configuration, a
         later one the new; every block carries its own copy through the pipeline.
     sens_bank, sens_addr, sens_data, sens_we : In
