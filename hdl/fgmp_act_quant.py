@@ -89,7 +89,9 @@ class FGMPActQuant(wiring.Component):
         Write port of the sensitivity memory: 16 8-bit codes per row. A write to the
         inactive bank always proceeds; a write to the active bank only while the unit is
         idle (no block in flight, ``i.valid`` low), otherwise it is refused (nothing is
-        written) and status bit 8 is set.
+        written) and status bit 8 is set. A block sees exactly the writes made before its
+        acceptance cycle (a write lands one cycle after it is made, and a reset does not drop
+        it).
     status : Out(4)
         Sticky: 1 NaN seen, 2 Inf seen, 4 a finite ``|y| > 448`` (FP8 saturation), ORed in
         as blocks leave; 8 a refused sensitivity write. ``status_clear`` clears it.
@@ -218,6 +220,15 @@ class FGMPActQuant(wiring.Component):
         m.submodules.sens = sens = self._sens
         in_flight = Signal()                         # some pipeline stage holds a block this cycle
         sens_refused, refused = Signal(), Signal()
+        # A sensitivity write is decided in its cycle and lands in the memory one cycle later, from
+        # registers (the block RAMs' write enables come from a flip-flop). The write-enable register
+        # is reset-less: a write that was not refused lands even if a reset follows. A block accepted
+        # after the write's cycle reads its row two cycles after the write at the earliest, so it
+        # sees the write; one accepted in or before that cycle reads a bank the write cannot reach
+        # (refused: active), or reads before the write lands.
+        w_en = reg(m, "sens_w_en", 1, self.sens_we & ~sens_refused)
+        w_addr = reg(m, "sens_w_addr", len(sens.w_addr), Cat(self.sens_addr, self.sens_bank))
+        w_data = reg(m, "sens_w_data", len(sens.w_data), self.sens_data)
         v = []
 
         def stage(name):
@@ -231,8 +242,7 @@ class FGMPActQuant(wiring.Component):
         m.d.comb += [
             sens_refused.eq(self.sens_we & (self.sens_bank == active_bank) & (in_flight | self.i.valid)),
             refused.eq(cfg_refused | sens_refused),
-            sens.w_addr.eq(Cat(self.sens_addr, self.sens_bank)), sens.w_data.eq(self.sens_data),
-            sens.w_en.eq(self.sens_we & ~sens_refused),
+            sens.w_addr.eq(w_addr), sens.w_data.eq(w_data), sens.w_en.eq(w_en),
             sens.r_addr.eq(Cat(block0, bank)),
         ]
 

@@ -447,13 +447,18 @@ async def scale_exponent_below_range_is_refused(dut):
 
 @cocotb.test()
 async def reset_mid_stream_starts_clean(dut):
-    """Reset with blocks in the pipeline: none of them comes out; the next batch is exact."""
+    """Reset with blocks in the pipeline: none of them comes out; the next batch is exact.
+
+    A sensitivity write (to the inactive bank) made in the reset cycle itself lands: after the
+    batch, a switch to that bank quantizes a block with the row written then.
+    """
     p, gen = params(), rng()
     await start(dut)
     channels = 64
     x = gen.normal(0, 1, (4, channels))
     fisher = gen.random(channels)
     _, bits = to_format(x, p["input_format"])
+    await write_sensitivities(dut, np.zeros(16, np.int64), 1)       # bank 1, row 0: score 0 until rewritten
     await configure(dut, fgmp.sensitivity_codes(fisher)[0], 1.0, 0)
     dut.o__ready.value = 0
     for payload in input_payloads(bits, channels)[:6]:                 # fill the pipeline, output held
@@ -462,8 +467,11 @@ async def reset_mid_stream_starts_clean(dut):
         await RisingEdge(dut.clk)
     dut.i__valid.value = 0
     dut.rst.value = 1
+    reset_row = gen.integers(1, 256, 16)
+    dut.sens_bank.value, dut.sens_addr.value, dut.sens_we.value = 1, 0, 1
+    dut.sens_data.value = pack(SENSITIVITY_ROW, [int(c) for c in reset_row])
     await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    dut.rst.value = dut.sens_we.value = 0
     await RisingEdge(dut.clk)
     dut.o__ready.value = 1
     stale = 0
@@ -474,5 +482,20 @@ async def reset_mid_stream_starts_clean(dut):
     mismatches += stale
     if stale:
         dut._log.error(f"{stale} blocks from before the reset came out")
+    values, _ = to_format(x, p["input_format"])
+    row0 = fgmp.quantize_activations_by_codes(values[0:1, :16], reset_row, -1, tensor_scale=1.0,
+                                              input_format=p["input_format"]).scores[0, 0]
+    threshold = max(0, int(row0) - 1)          # the row written in the reset cycle makes block 0 FP8
+    await write_config(dut, 0, threshold, 1)
+    tail, _ = await stream_through(dut, input_payloads(bits, channels)[:1], 1, gen,
+                                   read=lambda h: split_struct(resolved(h), block_layout("mixed")))
+    golden = fgmp.quantize_activations_by_codes(values[0:1, :16], reset_row, threshold, tensor_scale=1.0,
+                                                input_format=p["input_format"])
+    codes = [(tail[0]["codes"] >> (8 * c)) & 0xFF for c in range(16)]
+    if (tail[0]["fp8"], codes, tail[0]["scale"]) != (int(golden.modes[0, 0]), [int(c) for c in golden.codes[0]],
+                                                     int(golden.scale_codes[0, 0])):
+        dut._log.error(f"the sensitivity row written in the reset cycle was not used: {tail[0]}")
+        mismatches += 1
+    blocks += 1
     record_summary("reset_mid_stream_starts_clean", vectors=blocks, mismatches=mismatches)
     assert mismatches == 0
