@@ -188,7 +188,9 @@ class ActScore(wiring.Component):
             mants.append((reg(m, f"w_m{c}", SENS_MANT_BITS, code[:SENS_MANT_BITS]),
                           reg(m, f"sq_m_r{c}", SQUARE_BITS - 1, sq_m[:-1])))
             zeros.append(reg(m, f"t_zero{c}", 1, (field == 0) | (lead == 0)))
-            exps.append(reg(m, f"t_e{c}", exp_bits, (w_e + sq_e + drop * 2)[:exp_bits]))
+            # The exponent's two parts registered apart (the table output is not followed by an
+            # adder in its cycle); their sum is formed in stage 10.
+            exps.append((reg(m, f"t_eb{c}", exp_bits, (w_e + drop * 2)[:exp_bits]), reg(m, f"sq_e_r{c}", 4, sq_e)))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
         # Stages 10, 11: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
@@ -201,7 +203,8 @@ class ActScore(wiring.Component):
             low, high = (reg(m, f"prod_{half}{c}", prod_bits, tree_sum(part))
                          for half, part in (("lo", rows[:2]), ("hi", rows[2:])))
             products.append(reg(m, f"prod_r{c}", prod_bits, low + high))
-        exps5 = [delay(m, e, 2, f"t_e5_{c}") for c, e in enumerate(exps)]
+        exps10 = [reg(m, f"t_e{c}", exp_bits, (base + sq_e)[:exp_bits]) for c, (base, sq_e) in enumerate(exps)]
+        exps5 = [delay(m, e, 1, f"t_e5_{c}") for c, e in enumerate(exps10)]
         zeros5 = [delay(m, z, 2, f"t_zero5_{c}") for c, z in enumerate(zeros)]
         top_bits = exp_bits + 1
         tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + (prod_bits - 2) + prod[-1]))

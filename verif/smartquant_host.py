@@ -13,6 +13,7 @@ get exactly one response.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden.bitplane import LINE_BYTES, PLANES, PlaneStoreModel, ViewMap
+from golden.dram import BankedDram
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, ReqOpcode, RwDLayout, RwDOpcode
 from hdl.smartquant.dram_port import DramRequestLayout
 from hdl.smartquant.registers import CONTROL_CLEAR, CONTROL_COMMIT, REGISTERS, region_register
@@ -50,7 +52,13 @@ class Expected:
 
 @dataclass
 class DramModel:
-    """Burst memory with a fixed read latency and one request per ``interval`` cycles.
+    """Burst memory taking one request per ``interval`` cycles, with fixed or DDR timing.
+
+    Fixed (``banked`` None): a read answers ``latency`` cycles after it is accepted. Banked:
+    ``banked`` (a :class:`golden.dram.BankedDram`) times each burst on a DDR part, row hits
+    and misses and refresh included, with the controller clocked at ``clock_ns``; a read
+    answers ``latency`` cycles (the PHY and controller pipeline) after the DRAM's data is
+    complete, and the model counts activates, row hits and energy.
 
     ``reorder`` returns due responses in random order. Writes take effect when
     accepted; a read returns the contents at its acceptance (in-order semantics).
@@ -59,11 +67,28 @@ class DramModel:
     latency: int = 20
     interval: int = 1
     reorder: bool = False
+    banked: BankedDram | None = None
+    clock_ns: float = 1000 / 150
     memory: dict = field(default_factory=dict)
     reads: int = 0
     writes: int = 0
     in_flight: list = field(default_factory=list)          # (due cycle, id, data)
     next_accept: int = 0
+
+    def due(self, cycle: int, address: int, write: bool) -> int:
+        """The cycle a read accepted in ``cycle`` answers (writes: timed and counted only)."""
+        if self.banked is None:
+            return cycle + self.latency
+        tck = self.banked.device.tCK_ns
+        done = self.banked.access(cycle * self.clock_ns / tck, address, write)
+        return max(cycle + 1, math.ceil(done * tck / self.clock_ns)) + self.latency
+
+    def describe(self) -> dict:
+        """The model, for bench summaries."""
+        if self.banked is None:
+            return {"model": "fixed", "latency": self.latency, "bursts_per_cycle": 1 / self.interval}
+        return {"model": f"banked {self.banked.device.name}", "extra_latency": self.latency,
+                "clock_ns": self.clock_ns, "bursts_per_cycle": 1 / self.interval}
 
     def planes(self, n_groups: int, base: int = 0) -> np.ndarray:
         out = np.zeros((n_groups, PLANES, LINE_BYTES), np.uint8)
@@ -278,12 +303,13 @@ class SmartQuantBench:
             layout = DramRequestLayout(len(dut.dram__req__payload) - 513 - self._id_width(), self._id_width())
             req = split_struct(resolved(dut.dram__req__payload), layout)
             dram.next_accept = self.cycle + dram.interval
+            due = dram.due(self.cycle, req["address"], bool(req["write"]))
             if req["write"]:
                 dram.memory[req["address"]] = req["data"]
                 dram.writes += 1
             else:
                 dram.reads += 1
-                dram.in_flight.append((self.cycle + dram.latency, req["id"], dram.memory.get(req["address"], 0)))
+                dram.in_flight.append((due, req["id"], dram.memory.get(req["address"], 0)))
 
     # --- register port ------------------------------------------------------------------------
     def _register_step(self, reg):
