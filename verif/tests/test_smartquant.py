@@ -127,3 +127,26 @@ def test_chunk_wiring_depends_only_on_view_and_phase(lane_bits):
                 sources = view_chunk_sources(k, line, chunk, lane_bits)
                 assert wiring_of_phase.setdefault(chunk_phase(k, line, chunk, lane_bits), sources) == sources
         assert sorted(wiring_of_phase) == list(range(k))
+
+
+STREAM = {"dram_latency": 20, "host_outstanding": 64, "stream_lines": 1024, "warmup": 128}
+
+
+def run_stream(stimulus, label, **hardware):
+    params = {**HARDWARE, "n_groups": 1024, **hardware}
+    name = "smartquant-" + "-".join(f"{k}{v}" for k, v in params.items())
+    return run_bench(name, SmartQuantController, params, "verif.benches.smartquant_stream", sim="verilator",
+                     stimulus=stimulus, label=label).checked()["long_sequential_stream_every_view"]
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("dram_model", ["fixed", "banked"])
+@pytest.mark.parametrize("dram_interval", [1, 2, 4])
+def test_long_sequential_stream(dram_interval, dram_model):
+    """A measurement (figures in the summary, `docs/measurements.md`): 1,024 lines of every view
+    over a 1,024-group region, DRAM at 1, 1/2 and 1/4 burst per cycle, fixed or DDR4 timing;
+    every line checked against the golden model."""
+    result = run_stream({**STREAM, "dram_interval": dram_interval, "dram_model": dram_model},
+                        f"stream-{dram_model}-interval{dram_interval}")
+    for k, figures in result["per_view"].items():
+        assert figures["dram_bursts"] == figures["lines"]      # k/8 of INT8: one burst per line
