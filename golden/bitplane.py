@@ -27,7 +27,7 @@ from ._blocks import as_finite_array, check_positive_int, to_blocks
 __all__ = [
     "GROUP", "LINE_BYTES", "PLANES", "quantize_int8", "dequantize_int8", "to_planes", "from_planes",
     "view_codes", "read_view", "unpack_view", "dequantize_view", "ViewMap", "AddressDecode",
-    "PlaneStoreModel", "dram_bursts",
+    "PlaneStoreModel", "PlanePool", "slot_size", "dram_bursts",
 ]
 
 GROUP = 512
@@ -267,6 +267,79 @@ class _Buffered:
     group: int
     cap: int             # region cap latched when the group was loaded
     planes: int          # planes 0 .. planes-1 are held (fetched or written)
+    base: int = 0        # plane pool: first slot (a multiple of size)
+    size: int = PLANES   # plane pool: slots taken (1, 2, 4 or 8)
+
+
+def slot_size(planes: int) -> int:
+    """Plane-pool slots an entry holding up to ``planes`` planes takes: 1, 2, 4 or 8."""
+    return 1 << max(0, int(planes) - 1).bit_length()
+
+
+class PlanePool:
+    """The SmartQuant read buffer as a pool of plane slots (``docs/smartquant.md`` section 4).
+
+    ``rows`` rows of 8 slots; slot ``s`` is row ``s div 8`` of plane memory ``s mod 8``. An
+    entry for a group holding up to ``e`` planes takes ``slot_size(e)`` slots at a base that is
+    a multiple of that size, so its planes sit in one row, plane ``p`` in plane memory
+    ``base mod 8 + p``.
+
+    - **Ring.** Entries are allocated in order. The next entry's base is the first multiple of
+      its size at or after the end of the newest entry (slot 0 follows slot ``8 rows - 1``); the
+      oldest entries are evicted, in allocation order, until the slots from that base to the
+      oldest remaining entry's base hold the new entry. An entry is evicted only once no
+      queued response still reads it (timing, not traffic: the model does not wait).
+    - **Tag table.** ``T`` (the smallest power of two ``>= 8 rows``) pointers, indexed by
+      ``group mod T``, each naming the entry last allocated for a group with that index. A
+      lookup of ``group`` hits when that entry is still in the ring and holds ``group``.
+      Allocating overwrites the pointer, so an older entry of the same index is no longer found.
+    - **Growth.** A command needing more planes than the entry's size takes a new entry of the
+      larger size that keeps the latched cap and fetches every plane again.
+    """
+
+    def __init__(self, rows: int):
+        self.rows = check_positive_int(rows, "pool rows")
+        self.slots = PLANES * self.rows
+        self.table_size = 1 << (self.slots - 1).bit_length()
+        self.table: dict[int, _Buffered] = {}         # group mod T -> entry
+        self.entries: list[_Buffered] = []           # in the ring, oldest first
+        self.head = 0                                # the slot after the newest entry
+        self.allocated = self.evicted = 0
+
+    def find(self, group: int) -> _Buffered | None:
+        entry = self.table.get(group % self.table_size)
+        return entry if entry is not None and entry.group == group and entry in self.entries else None
+
+    def allocate(self, group: int, cap: int, planes: int) -> _Buffered:
+        size = slot_size(planes)
+        base = -(-self.head // size) * size % self.slots
+        need = (base - self.head) % self.slots + size          # alignment padding + the entry
+        while self.entries and self._room() < need:
+            self.entries.pop(0)
+            self.evicted += 1
+        entry = _Buffered(group, cap, 0, base, size)
+        self.entries.append(entry)
+        self.table[group % self.table_size] = entry
+        self.head = (base + size) % self.slots
+        self.allocated += 1
+        return entry
+
+    def _room(self) -> int:
+        """Free slots from the head to the oldest entry's base (0 when the ring is full)."""
+        return (self.entries[0].base - self.head) % self.slots
+
+    def entry_for(self, group: int, cap: int, planes_of) -> _Buffered:
+        """The entry a command on ``group`` uses; ``planes_of(cap)`` is the planes it needs.
+
+        ``cap`` is the group's region cap now, latched when a new entry is taken for a group
+        not found.
+        """
+        entry = self.find(group)
+        if entry is None:
+            return self.allocate(group, cap, planes_of(cap))
+        if planes_of(entry.cap) > entry.size:
+            return self.allocate(group, entry.cap, planes_of(entry.cap))
+        return entry
 
 
 class PlaneStoreModel:
@@ -293,7 +366,11 @@ class PlaneStoreModel:
     ----------
     view_map : ViewMap
     buffers : int
-        Number of group buffers (at least 1).
+        Number of group buffers (at least 1), least recently used replaced; used when
+        ``pool_rows`` is not given.
+    pool_rows : int, optional
+        Buffer the planes in a :class:`PlanePool` of this many rows of 8 slots instead: a
+        group takes only the slots for the planes it needs (``docs/smartquant.md`` section 4).
     planes : ndarray of uint8, shape ``(n_groups, 8, 64)``, optional
         Initial DRAM contents (zeros when omitted).
 
@@ -311,9 +388,10 @@ class PlaneStoreModel:
         Host writes accepted (view 8).
     """
 
-    def __init__(self, view_map: ViewMap, buffers: int = 1, planes=None):
+    def __init__(self, view_map: ViewMap, buffers: int = 1, planes=None, *, pool_rows: int | None = None):
         self.view_map = view_map
         self.n_buffers = check_positive_int(buffers, "buffers")
+        self.pool = None if pool_rows is None else PlanePool(pool_rows)
         shape = (view_map.n_groups, PLANES, LINE_BYTES)
         self.dram = np.zeros(shape, np.uint8) if planes is None else np.array(planes, np.uint8)
         if self.dram.shape != shape:
@@ -324,7 +402,9 @@ class PlaneStoreModel:
         self.reads, self.writes, self.lines = [0] * (PLANES + 1), 0, [0] * (PLANES + 1)
         self.host_writes = 0
 
-    def _buffer(self, group: int, cap: int) -> _Buffered:
+    def _buffer(self, group: int, cap: int, planes_of) -> _Buffered:
+        if self.pool is not None:
+            return self.pool.entry_for(group, cap, planes_of)
         for entry in self._buffered:
             if entry.group == group:
                 self._buffered.remove(entry)
@@ -345,7 +425,7 @@ class PlaneStoreModel:
             return None
         if where.group == self._combine_group:
             self.flush()
-        entry = self._buffer(where.group, _check_k(cap))
+        entry = self._buffer(where.group, _check_k(cap), lambda latched: min(where.k, latched))
         e = min(where.k, entry.cap)
         if entry.planes < e:
             self.reads[where.k] += e - entry.planes
@@ -374,7 +454,7 @@ class PlaneStoreModel:
         if not self._combine:
             return
         group = self._combine_group
-        entry = self._buffer(group, self._combine_cap)
+        entry = self._buffer(group, self._combine_cap, lambda latched: PLANES)
         if len(self._combine) < PLANES:
             self.reads[PLANES] += PLANES - entry.planes
         weights = from_planes(self.dram[group:group + 1]).reshape(PLANES, LINE_BYTES)

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -211,3 +211,97 @@ def test_refused_writes_and_poisoned_reads_cost_nothing():
         bp.PlaneStoreModel(vm, buffers=0)
     with pytest.raises(ValueError, match="precision k"):
         model.read(0, cap=9)
+
+
+# --- the plane pool (docs/smartquant.md section 4) -----------------------------------------
+
+@pytest.mark.parametrize("planes, slots", [(1, 1), (2, 2), (3, 4), (4, 4), (5, 8), (6, 8), (7, 8), (8, 8)])
+def test_an_entry_takes_a_power_of_two_of_slots(planes, slots):
+    assert bp.slot_size(planes) == slots
+
+
+def test_pool_entries_are_aligned_and_placed_in_a_ring():
+    pool = bp.PlanePool(rows=1)                                # 8 slots, a tag table of 8
+    assert [pool.allocate(g, 8, e).base for g, e in ((0, 1), (1, 2), (2, 3))] == [0, 2, 4]
+    assert pool.head == 0                                      # slot 1 is padding; the ring is full
+    pool.allocate(3, 8, 1)                                     # wraps to slot 0: evicts group 0 only
+    assert [(x.group, x.base) for x in pool.entries] == [(1, 2), (2, 4), (3, 0)]
+    pool.allocate(4, 8, 2)                                     # base 2 (slot 1 padding): evicts group 1
+    assert [(x.group, x.base) for x in pool.entries] == [(2, 4), (3, 0), (4, 2)]
+    pool.allocate(5, 8, 8)                                     # a whole row: evicts everything
+    assert [(x.group, x.base) for x in pool.entries] == [(5, 0)] and pool.evicted == 5
+
+
+def test_pool_lookup_goes_through_the_tag_table():
+    vm = bp.ViewMap(16)
+    model = bp.PlaneStoreModel(vm, pool_rows=1)                # tag table of 8: groups 0 and 8 collide
+    for g in (0, 8, 0):
+        model.read(vm.encode(1, g, 0))
+    assert model.reads[1] == 3                                 # group 0 is still in the ring, not found
+    model.read(vm.encode(1, 0, 0))
+    assert model.reads[1] == 3
+
+
+def test_a_group_needing_more_planes_than_its_entry_holds_is_fetched_again():
+    vm = bp.ViewMap(2)
+    q = np.random.default_rng(2).integers(-127, 128, 2 * 512).astype(np.int8)
+    model = bp.PlaneStoreModel(vm, pool_rows=2, planes=bp.to_planes(q))
+    model.read(vm.encode(2, 0, 0), cap=3)                      # 2 planes, a 2-slot entry, cap 3 latched
+    model.read(vm.encode(3, 0, 0), cap=8)                      # 3 > 2 slots: a 4-slot entry, all 3 again
+    assert (model.reads[2], model.reads[3]) == (2, 3)
+    line = model.read(vm.encode(8, 0, 7), cap=8)               # the latched cap 3 still holds: no fetch
+    assert model.reads[8] == 0
+    assert np.array_equal(line, bp.read_view(bp.to_planes(q)[:1], 8, caps=3)[7])
+    model.read(vm.encode(4, 0, 0))
+    assert model.reads[4] == 0                                 # min(4, 3) = 3 planes held
+
+
+@pytest.mark.parametrize("held_view, rmw_reads", [(8, 0), (2, 8)])
+def test_a_flush_uses_a_whole_row_entry(held_view, rmw_reads):
+    vm = bp.ViewMap(1)
+    model = bp.PlaneStoreModel(vm, pool_rows=1)
+    for line in range(held_view):
+        model.read(vm.encode(held_view, 0, line))
+    before = model.reads[8]
+    model.write(vm.encode(8, 0, 3), np.full(64, 5, np.uint8))
+    model.flush()
+    assert model.reads[8] - before == rmw_reads and model.writes == 8
+    model.read(vm.encode(8, 0, 0))
+    assert model.reads[8] - before == rmw_reads                # the flushed group stays buffered
+
+
+@settings(deadline=None, max_examples=40)
+@given(k=st.integers(1, 8), rows=st.integers(1, 8), n_groups=st.integers(1, 40),
+       cap=st.integers(1, 8))
+def test_a_sequential_stream_through_the_pool_reads_each_plane_once(k, rows, n_groups, cap):
+    vm = bp.ViewMap(n_groups)
+    model = bp.PlaneStoreModel(vm, pool_rows=rows)
+    for g in range(n_groups):
+        for line in range(k):
+            model.read(vm.encode(k, g, line), cap=cap)
+    assert model.reads[k] == min(k, cap) * n_groups and sum(model.reads) == model.reads[k]
+
+
+@settings(deadline=None, max_examples=60)
+@given(q=int8_weights, data=st.data(), rows=st.integers(1, 3), cap=st.integers(1, 8))
+def test_pool_and_buffers_serve_the_same_data_under_random_traffic(q, data, rows, cap):
+    """Under one cap setting the buffering policy shows in the counters only, never in the data."""
+    vm = bp.ViewMap(q.size // 512)
+    planes = bp.to_planes(q)
+    pool, lru = bp.PlaneStoreModel(vm, pool_rows=rows, planes=planes), bp.PlaneStoreModel(vm, 2, planes)
+    ops = data.draw(st.lists(st.tuples(st.booleans(), st.integers(1, 8), st.integers(0, vm.n_groups - 1),
+                                       st.integers(0, 7)), max_size=40))
+    for write, k, g, line in ops:
+        if write:
+            values = np.full(64, (g * 8 + line) % 251, np.uint8)
+            assert pool.write(vm.encode(8, g, line), values, cap) and lru.write(vm.encode(8, g, line), values, cap)
+        else:
+            address = vm.encode(k, g, line % k)
+            assert np.array_equal(pool.read(address, cap), lru.read(address, cap))
+    pool.flush(), lru.flush()
+    assert np.array_equal(pool.dram, lru.dram) and pool.writes == lru.writes
+
+
+def test_pool_rows_must_be_positive():
+    with pytest.raises(ValueError, match="pool rows"):
+        bp.PlaneStoreModel(bp.ViewMap(1), pool_rows=0)
