@@ -75,9 +75,9 @@ def _act_quant(input_format="bf16", widths=None, dsp="inferred"):
     return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths(), bram=dsp)
 
 
-def _smartquant(n_groups, n_buffers, lane_bits):
+def _smartquant(n_groups, pool_rows, lane_bits):
     from hdl.smartquant import SmartQuantDevice
-    return SmartQuantDevice(n_groups, n_buffers=n_buffers, lane_bits=lane_bits)
+    return SmartQuantDevice(n_groups, pool_rows=pool_rows, lane_bits=lane_bits)
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,9 @@ CONFIGS = [
       for f, p in SCORE_WIDTHS_TRIED if (f, p) != (2, 4)],
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
-    *[Config(f"smartquant-g{groups}-b{buffers}-l{lane}", partial(_smartquant, groups, buffers, lane),
-             {"n_groups": groups, "n_buffers": buffers, "lane_bits": lane})
-      for groups, buffers, lane in ((16, 2, 64), (64, 4, 128))],
+    *[Config(f"smartquant-g{groups}-r{rows}-l{lane}", partial(_smartquant, groups, rows, lane),
+             {"n_groups": groups, "pool_rows": rows, "lane_bits": lane})
+      for groups, rows, lane in ((16, 7, 64), (64, 7, 128))],
 ]
 
 

@@ -106,13 +106,13 @@ class SmartQuantBench:
     dut : cocotb handle of ``SmartQuantController`` (or ``SmartQuantDevice``: then the
         DRAM is on chip and only the controller's counters see traffic)
     gen : numpy Generator (seeded from the printed cocotb seed)
-    n_groups, n_buffers, n_regions : the controller's configuration
+    n_groups, pool_rows, n_regions : the controller's configuration
     """
 
-    def __init__(self, dut, gen, *, n_groups: int, n_buffers: int, n_regions: int, dram: DramModel | None = None):
+    def __init__(self, dut, gen, *, n_groups: int, pool_rows: int, n_regions: int, dram: DramModel | None = None):
         self.dut, self.gen = dut, gen
         self.view_map = ViewMap(n_groups)
-        self.n_groups, self.n_buffers, self.n_regions = n_groups, n_buffers, n_regions
+        self.n_groups, self.pool_rows, self.n_regions = n_groups, pool_rows, n_regions
         self.external_dram = hasattr(dut, "dram__req__valid")
         self.dram = dram or DramModel()
         self.p_valid = self.p_ready = 1.0
@@ -122,7 +122,7 @@ class SmartQuantBench:
 
     def reset_state(self, planes=None):
         """Forget everything in flight (after a reset); DRAM contents stay."""
-        self.model = PlaneStoreModel(self.view_map, self.n_buffers, planes)
+        self.model = PlaneStoreModel(self.view_map, planes=planes, pool_rows=self.pool_rows)
         self.req_queue, self.rwd_queue, self.reg_queue = deque(), deque(), deque()
         self.expected: dict[int, Expected] = {}
         self.shadow = [[0, 0, PLANES] for _ in range(self.n_regions)]

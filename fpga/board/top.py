@@ -39,17 +39,17 @@ class BridgedAccelerator(wiring.Component):
     clk_hz : int
         Frequency of the ``sync`` clock.
     baud : int
-    n_groups, n_buffers, lane_bits : int
-        The SmartQuant device's region size, group buffers and corner-turn width (one buffer and
+    n_groups, pool_rows, lane_bits : int
+        The SmartQuant device's region size, plane-pool rows and corner-turn width (one row and
         64-bit lanes keep the board build small: a UART host needs nothing wider).
     dsp : {"inferred", "ecp5"}
         The VMAC's scale multipliers (``"ecp5"``: MULT18X18D instances, for the bitstream;
         simulators run ``"inferred"``).
     """
 
-    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, n_buffers: int = 1,
+    def __init__(self, clk_hz: int, baud: int = 115200, n_groups: int = 16, pool_rows: int = 1,
                  lane_bits: int = 64, dsp: str = "inferred"):
-        self.clk_hz, self.baud, self.n_groups, self.n_buffers = clk_hz, baud, n_groups, n_buffers
+        self.clk_hz, self.baud, self.n_groups, self.pool_rows = clk_hz, baud, n_groups, pool_rows
         self.dsp = dsp
         self.lane_bits = lane_bits
         super().__init__({"rx": wiring.In(1, init=1), "tx": wiring.Out(1, init=1)})
@@ -59,7 +59,7 @@ class BridgedAccelerator(wiring.Component):
         m.submodules.receiver = receiver = UARTReceiver(self.clk_hz, self.baud)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.clk_hz, self.baud)
         m.submodules.bridge = bridge = HostBridge(COMMANDS, RESPONSES)
-        m.submodules.device = device = SmartQuantDevice(self.n_groups, n_buffers=self.n_buffers,
+        m.submodules.device = device = SmartQuantDevice(self.n_groups, pool_rows=self.pool_rows,
                                                              lane_bits=self.lane_bits)
         m.submodules.vmac = vmac = FGMPVmac(1, "mixed", dsp=self.dsp)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]

@@ -20,7 +20,7 @@ from .view_decoder import ErrorCause, RegionLayout
 __all__ = ["DEVICE_ID", "REGISTERS", "CONTROL_CLEAR", "CONTROL_FLUSH", "CONTROL_COMMIT", "MAX_REGIONS",
            "RegisterBusSignature", "ControlRegisters", "region_register"]
 
-DEVICE_ID = 0x5351_0001          # "SQ", interface version 1
+DEVICE_ID = 0x5351_0002          # "SQ", interface version 2 (CONFIG gives the pool rows)
 MAX_REGIONS = 12
 CONTROL_CLEAR, CONTROL_FLUSH, CONTROL_COMMIT = 1, 2, 4
 
@@ -54,7 +54,7 @@ class ControlRegisters(wiring.Component):
 
     Parameters
     ----------
-    n_groups, n_buffers, n_regions : int
+    n_groups, pool_rows, n_regions : int
         Configuration reported in ``N_GROUPS`` and ``CONFIG``.
 
     Members
@@ -76,8 +76,8 @@ class ControlRegisters(wiring.Component):
         A request answered with an error (``NONE`` = no event).
     """
 
-    def __init__(self, n_groups: int, n_buffers: int, n_regions: int):
-        self.n_groups, self.n_buffers, self.n_regions = n_groups, n_buffers, n_regions
+    def __init__(self, n_groups: int, pool_rows: int, n_regions: int):
+        self.n_groups, self.pool_rows, self.n_regions = n_groups, pool_rows, n_regions
         super().__init__({
             "bus": In(RegisterBusSignature()),
             "regions": Out(data.ArrayLayout(RegionLayout, n_regions)),
@@ -101,7 +101,7 @@ class ControlRegisters(wiring.Component):
         last_cause_tag, last_address = Signal(32), Signal(32)
 
         readable = {REGISTERS["ID"]: Const(DEVICE_ID, 32), REGISTERS["N_GROUPS"]: Const(self.n_groups, 32),
-                    REGISTERS["CONFIG"]: Const(self.n_buffers | self.n_regions << 8, 32),
+                    REGISTERS["CONFIG"]: Const(self.pool_rows | self.n_regions << 8, 32),
                     REGISTERS["STATUS"]: self.idle << 1 | self.write_pending,
                     REGISTERS["ERR_LAST_CAUSE_TAG"]: last_cause_tag,
                     REGISTERS["ERR_LAST_ADDRESS"]: last_address}

@@ -273,8 +273,8 @@ def smartquant_section(summaries) -> tuple[list[str], list[str]]:
             continue
         params = s.get("params", {})
         for k, fig in sorted(stream["per_view"].items(), key=lambda kv: int(kv[0])):
-            rows.append([f"{params.get('n_groups')} groups, {params.get('n_buffers')} buffers, "
-                         f"{params.get('dram_outstanding', 16)} DRAM reads in flight", k,
+            rows.append([f"{params.get('n_groups')} groups, {params.get('pool_rows')} pool rows, "
+                         f"{params.get('dram_outstanding', 64)} DRAM reads in flight", k,
                          f"{fig['dram_bytes_per_weight']:.3f}", f"{fig['lines_per_cycle']:.3f}",
                          f"{fig['weights_per_cycle']:.1f}", stream.get("dram_latency")])
     if not rows:

@@ -78,5 +78,5 @@ async def long_sequential_stream_every_view(dut):
         if v["lines_per_cycle"] is not None))
     record_summary("long_sequential_stream_every_view", transactions=bench.checked, mismatches=mismatches,
                    dram=dram.describe(), host_outstanding=bench.max_outstanding, warmup=warmup,
-                   storage_bits=p["n_buffers"] * PLANES * LINE_BYTES * 8, per_view=per_view)
+                   storage_bits=p["pool_rows"] * PLANES * LINE_BYTES * 8, per_view=per_view)
     assert mismatches == 0

@@ -9,7 +9,7 @@ from hdl.smartquant.corner_turn import LANE_WIDTHS, chunk_phase, view_chunk_sour
 from hdl.smartquant.view_decoder import ErrorCause, reciprocal
 from sim.runner import available_simulators, run_bench
 
-HARDWARE = {"n_groups": 16, "n_buffers": 2, "n_regions": 4}
+HARDWARE = {"n_groups": 16, "pool_rows": 7, "n_regions": 4}
 # Quick runs: 800 random operations (every error cause about 40 times); 40,000 under regress.
 QUICK = {"dram_latency": 20, "host_outstanding": 64, "random_ops": 800, "cap_passes": 3}
 SMALL = {**QUICK, "random_ops": 400, "cap_passes": 2}          # other configurations, and Icarus (slower)
@@ -36,24 +36,24 @@ def test_controller_matches_golden(sim):
     assert all(random["errors"][cause.name] > 0 for cause in ErrorCause if cause != ErrorCause.NONE), random["errors"]
 
 
-@pytest.mark.parametrize("hardware", [{"n_buffers": 1, "n_regions": 1, "dram_outstanding": 3, "lane_bits": 64},
-                                      pytest.param({"n_buffers": 4, "lane_bits": 128}, marks=pytest.mark.regress),
-                                      pytest.param({"n_buffers": 8, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress)])
+@pytest.mark.parametrize("hardware", [{"pool_rows": 1, "n_regions": 1, "dram_outstanding": 3, "lane_bits": 64},
+                                      pytest.param({"pool_rows": 2, "lane_bits": 128}, marks=pytest.mark.regress),
+                                      pytest.param({"pool_rows": 16, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress)])
 def test_other_configurations(hardware):
-    """Correctness at the extremes: one buffer, one region, a DRAM read limit of 3 and the narrowest
-    lanes together in quick runs (the default is 2 buffers, 4 regions, 16 reads, 512-bit lanes);
-    the other lane widths and many buffers under regress (the corner-turn wiring of every lane
+    """Correctness at the extremes: one pool row (8 slots), one region, a DRAM read limit of 3 and
+    the narrowest lanes together in quick runs (the default is 7 rows, 4 regions, 64 reads, 512-bit
+    lanes); the other lane widths and pool sizes under regress (the corner-turn wiring of every lane
     width is checked against the golden packing below)."""
     run_controller("verilator", SMALL, **hardware)
 
 
 @pytest.mark.regress
 @pytest.mark.parametrize("dram_interval", [1, 2])
-def test_streaming_throughput_many_buffers(dram_interval):
-    """A measurement (figures in the summary): 64 groups streamed at every k with 8 buffers."""
+def test_streaming_throughput_large_pool(dram_interval):
+    """A measurement (figures in the summary): 64 groups streamed at every k with 16 pool rows."""
     stimulus = {**QUICK, "dram_interval": dram_interval, "host_outstanding": 128}
     tests = run_controller("verilator", stimulus, "write_then_stream_every_view", f"dram-interval{dram_interval}",
-                           n_groups=64, n_buffers=8, dram_outstanding=64, response_depth=128)
+                           n_groups=64, pool_rows=16, dram_outstanding=64, response_depth=128)
     for k, figures in tests["write_then_stream_every_view"]["per_view"].items():
         assert figures["dram_bytes_per_weight"] == int(k) / 8
 
@@ -66,9 +66,9 @@ def test_controller_long_random(sim):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n_groups": 0}, "n_groups"), ({"n_buffers": 9}, "n_buffers"), ({"n_regions": 13}, "n_regions"),
+    ({"n_groups": 0}, "n_groups"), ({"pool_rows": 17}, "pool_rows"), ({"n_regions": 13}, "n_regions"),
     ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
-    ({"dram_base": 32}, "dram_base"), ({"n_buffers": True}, "n_buffers"), ({"lane_bits": 96}, "lane_bits"),
+    ({"dram_base": 32}, "dram_base"), ({"pool_rows": True}, "pool_rows"), ({"pool_rows": 0}, "pool_rows"), ({"lane_bits": 96}, "lane_bits"),
     ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -1,0 +1,206 @@
+"""The SmartQuant read buffer's bookkeeping: a ring of plane-slot entries and its tag table.
+
+Implements the policy of :class:`golden.bitplane.PlanePool` (``docs/smartquant.md`` section
+4a): ``rows`` rows of 8 plane slots (slot ``s`` = row ``s div 8`` of plane memory ``s mod 8``),
+entries of 1, 2, 4 or 8 aligned slots taken in allocation order, the oldest evicted first, a
+tag table of ``T`` pointers indexed by ``group mod T``. The data lives in the plane store
+(:mod:`.plane_store`); this component holds, per entry, the group, the latched cap, where it
+sits, the planes fetched and the sequence number of the latest response that reads it, and
+one *arrived* bit per slot.
+
+Everything the sequencer decides on is combinational from the lookup key and the ring state;
+updates take effect at the next clock edge.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.bitplane import PLANES
+
+__all__ = ["SEQUENCE_BITS", "PoolGeometry", "PoolEntryLayout", "PlanePoolTable", "size_code"]
+
+SEQUENCE_BITS = 16     # response sequence numbers (mod 2**16) that mark an entry in use
+
+
+class PoolGeometry:
+    """Sizes derived from ``rows``: ``slots`` = 8 rows, ``table_size`` = the smallest power of
+    two >= ``slots`` (also the number of entry ids), and the index widths."""
+
+    def __init__(self, rows: int):
+        self.rows = rows
+        self.slots = PLANES * rows
+        self.id_bits = max(1, (self.slots - 1).bit_length())
+        self.table_size = 1 << self.id_bits
+        self.row_bits = max(1, (rows - 1).bit_length())
+        self.slot_bits = 3 + self.row_bits            # a slot as Cat(memory, row): the DRAM read id
+
+
+class PoolEntryLayout(data.StructLayout):
+    """One entry: ``group``, latched ``cap``, ``row`` and ``col`` (its base slot), ``size`` (the
+    slots it takes, as log2: 0..3), ``fetched`` (planes 0 .. fetched-1 requested or written) and
+    ``last`` (sequence number of the latest response that reads it)."""
+
+    def __init__(self, group_width: int, row_bits: int):
+        super().__init__({"group": group_width, "cap": 4, "row": row_bits, "col": 3, "size": 2,
+                          "fetched": 4, "last": SEQUENCE_BITS})
+
+
+def size_code(planes):
+    """log2 of ``slot_size(planes)`` for an Amaranth value ``planes`` in 1..8."""
+    return Mux(planes <= 1, 0, Mux(planes <= 2, 1, Mux(planes <= 4, 2, 3)))
+
+
+class PlanePoolTable(wiring.Component):
+    """Entry ring, tag table and arrival bits of the plane pool.
+
+    Parameters
+    ----------
+    group_width : int
+        Width of a group index.
+    rows : int
+        Rows of 8 plane slots (1..16).
+
+    Members
+    -------
+    group : In(group_width)
+        Lookup key (the group a command addresses).
+    hit : Out(1)
+        ``group`` has an entry: the tag table's pointer names an entry in the ring holding it.
+    entry : Out(PoolEntryLayout)
+        That entry (meaningful with ``hit``); ``entry_busy`` when a queued response reads it.
+    size : In(2)
+        Size (log2 of slots) of the entry the sequencer would allocate.
+    fits : Out(1)
+        An entry of ``size`` fits now, before the oldest entry; ``new_row`` / ``new_col`` is
+        where it goes.
+    fits_evicting : Out(1)
+        It fits once the oldest entry is evicted (``evict`` and ``allocate`` together in one
+        cycle: a stream that evicts one entry per new one loses no cycle).
+    can_evict : Out(1)
+        The ring holds an entry and the oldest is not read by any queued response.
+    pushed, served : In(SEQUENCE_BITS)
+        Responses queued so far and answered so far (mod 2**16): ``last`` in
+        ``served .. pushed - 1`` marks an entry in use.
+    evict : In(1)
+        Drop the oldest entry (with ``allocate``: before placing the new one).
+    allocate : In(1)
+        Take a new entry for ``group`` at ``new_row`` / ``new_col`` of ``size`` with ``w_cap``,
+        ``w_fetched``, ``w_last``; point the tag table at it and clear its slots' arrived bits.
+    update : In(1)
+        Write ``w_fetched`` and ``w_last`` into the hit entry.
+    arrive : In(1), with ``arrive_slot`` : In(slot_bits)
+        A plane has been written into that slot (``Cat(memory, row)``).
+    fill_row : In(1), with ``fill_row_index`` : In(row_bits)
+        Every slot of that row now holds its plane (the flush merge).
+    arrived : Out(data.ArrayLayout(8, rows))
+        Arrived bits, ``arrived[row][memory]``.
+    empty : Out(1)
+        The ring holds no entry.
+    """
+
+    def __init__(self, group_width: int, rows: int):
+        self.geometry = g = PoolGeometry(rows)
+        self.group_width = group_width
+        self.entry_layout = PoolEntryLayout(group_width, g.row_bits)
+        super().__init__({
+            "group": In(group_width), "hit": Out(1), "entry": Out(self.entry_layout), "entry_busy": Out(1),
+            "size": In(2), "fits": Out(1), "fits_evicting": Out(1), "new_row": Out(g.row_bits), "new_col": Out(3),
+            "can_evict": Out(1), "pushed": In(SEQUENCE_BITS), "served": In(SEQUENCE_BITS),
+            "evict": In(1), "allocate": In(1), "update": In(1),
+            "w_cap": In(4), "w_fetched": In(4), "w_last": In(SEQUENCE_BITS),
+            "arrive": In(1), "arrive_slot": In(g.slot_bits),
+            "fill_row": In(1), "fill_row_index": In(g.row_bits),
+            "arrived": Out(data.ArrayLayout(PLANES, rows)), "empty": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geometry
+        m.submodules.table = table = Memory(shape=g.id_bits, depth=g.table_size, init=[])
+        m.submodules.records = records = Memory(shape=self.entry_layout, depth=g.table_size, init=[])
+        table_read, table_write = table.read_port(domain="comb"), table.write_port()
+        lookup, oldest = records.read_port(domain="comb"), records.read_port(domain="comb")
+        second = records.read_port(domain="comb")          # the next-oldest entry
+        record_write = records.write_port()
+
+        tail = Signal(g.id_bits)                      # id of the oldest entry
+        count = Signal(range(g.slots + 1))            # entries in the ring
+        head = Signal(range(g.slots))                 # slot after the newest entry
+
+        def in_use(last):
+            return (last - self.served)[:SEQUENCE_BITS] < (self.pushed - self.served)[:SEQUENCE_BITS]
+
+        # Lookup: the tag table's pointer, then the entry it names, live and holding the group.
+        index_bits = min(g.id_bits, self.group_width)
+        entry_id = Signal(g.id_bits)
+        m.d.comb += [table_read.addr.eq(self.group[:index_bits]), entry_id.eq(table_read.data),
+                     lookup.addr.eq(entry_id), self.entry.eq(lookup.data),
+                     self.hit.eq(((entry_id - tail)[:g.id_bits] < count) & (lookup.data.group == self.group)),
+                     self.entry_busy.eq(in_use(lookup.data.last)),
+                     self.empty.eq(count == 0)]
+
+        # Placement: the first multiple of the size at or after the head, before the oldest entry.
+        aligned = Signal(range(g.slots + PLANES))
+        with m.Switch(self.size):
+            for z in range(4):
+                with m.Case(z):
+                    m.d.comb += aligned.eq((head + (1 << z) - 1) & ~((1 << z) - 1))
+        base = Signal(range(g.slots))
+        m.d.comb += base.eq(Mux(aligned >= g.slots, 0, aligned))
+        m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3])]
+        need = Signal(range(2 * PLANES))
+        m.d.comb += need.eq(aligned - head + (1 << self.size))
+        m.d.comb += [oldest.addr.eq(tail), second.addr.eq(tail + 1)]
+
+        def room_before(record):
+            """Free slots from the head to the entry ``record`` (0 when the head has reached it)."""
+            entry_base = Cat(record.col, record.row)
+            return Mux(entry_base >= head, entry_base - head, entry_base + g.slots - head)
+
+        room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
+        m.d.comb += [room.eq(room_before(oldest.data)), room_evicting.eq(room_before(second.data))]
+        m.d.comb += [self.fits.eq((count == 0) | (room >= need)),
+                     self.can_evict.eq((count != 0) & ~in_use(oldest.data.last)),
+                     self.fits_evicting.eq((count == 1) | (room_evicting >= need))]
+
+        # Ring updates.
+        new_id = Signal(g.id_bits)
+        m.d.comb += new_id.eq(tail + count)
+        end = base + (1 << self.size)
+        with m.If(self.evict):
+            m.d.sync += tail.eq(tail + 1)
+        with m.If(self.allocate):
+            m.d.sync += head.eq(Mux(end >= g.slots, end - g.slots, end))
+        m.d.sync += count.eq(count + self.allocate - self.evict)
+        written = Signal(self.entry_layout)
+        with m.If(self.allocate):
+            m.d.comb += [written.group.eq(self.group), written.row.eq(self.new_row), written.col.eq(self.new_col),
+                         written.size.eq(self.size), written.cap.eq(self.w_cap)]
+        with m.Else():
+            m.d.comb += written.eq(lookup.data)
+        m.d.comb += [written.fetched.eq(self.w_fetched), written.last.eq(self.w_last),
+                     record_write.addr.eq(Mux(self.allocate, new_id, entry_id)),
+                     record_write.data.eq(written),
+                     record_write.en.eq(self.allocate | self.update),
+                     table_write.addr.eq(self.group[:index_bits]), table_write.data.eq(new_id),
+                     table_write.en.eq(self.allocate)]
+
+        # Arrived bits: set by the response writer and the flush merge, cleared on allocation.
+        arrive_row, arrive_memory = self.arrive_slot[3:], self.arrive_slot[:3]
+        for row in range(g.rows):
+            for col in range(PLANES):
+                bit = self.arrived[row][col]
+                cleared = Signal(name=f"clear_{row}_{col}")
+                with m.Switch(self.size):
+                    for z in range(4):
+                        with m.Case(z):
+                            m.d.comb += cleared.eq(self.allocate & (self.new_row == row)
+                                                   & ((self.new_col >> z) == (col >> z)))
+                with m.If((self.arrive & (arrive_row == row) & (arrive_memory == col))
+                          | (self.fill_row & (self.fill_row_index == row))):
+                    m.d.sync += bit.eq(1)
+                with m.Elif(cleared):
+                    m.d.sync += bit.eq(0)
+        return m
