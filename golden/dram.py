@@ -138,7 +138,14 @@ class DramDevice:
 
     @property
     def peak_bursts_per_ns(self) -> float:
+        """Column commands at ``tCCD``: the rate between refreshes."""
         return 1.0 / (self.tCCD * self.tCK_ns)
+
+    @property
+    def refresh_availability(self) -> float:
+        """Fraction of time not spent refreshing, ``1 - tRFC / tREFI`` (0.955 for DDR4-3200 8 Gb):
+        a sustained stream can reach at most this fraction of any burst rate it cannot exceed."""
+        return 1.0 - self.tRFC / self.tREFI
 
 
 # DDR4-3200 8 Gb x8 (JEDEC DDR4-3200AA speed bin), a 64-bit rank of 8 devices. Every number is

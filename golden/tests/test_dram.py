@@ -96,3 +96,13 @@ def test_requests_must_arrive_in_order():
     dram.access(100, 0)
     with pytest.raises(ValueError, match="in order"):
         dram.access(50, 1)
+
+
+def test_a_backlogged_stream_is_held_to_the_refresh_availability():
+    """Requests all waiting from time 0: the rate is the column rate less the time refreshing."""
+    dram = BankedDram()
+    bursts = 40_000                                                   # ~100 us: ~13 refreshes
+    done = max(dram.access(0.0, address) for address in range(bursts))      # DRAM clocks
+    rate, ceiling = bursts / (done * D.tCK_ns), D.refresh_availability * D.peak_bursts_per_ns
+    assert D.refresh_availability == pytest.approx(0.955, abs=0.001)
+    assert 0.98 * ceiling <= rate <= ceiling

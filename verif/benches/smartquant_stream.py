@@ -5,7 +5,8 @@ lines of each view ``k`` (rounded up to whole groups) are read in order, with th
 in flight. Every response is checked against the golden model as in
 ``verif.benches.smartquant``. The summary gives, per ``k``, the steady-state host lines per
 cycle (responses after the first ``warmup`` ones, so the pipeline fill is excluded), the
-rate over the whole stream, and the limit ``min(lane rate, DRAM burst rate)``: one host line
+rate over the whole stream, and the limit ``min(lane rate, DRAM burst rate)`` (with DDR4 timing, the
+rates the controller cannot exceed after a refresh are scaled by ``1 - tRFC / tREFI``): one host line
 of view ``k`` costs one DRAM burst on average (``k`` bursts per group, ``k`` lines).
 
 Stimulus: ``stream_lines`` (default 1024), ``warmup`` (128), ``host_outstanding`` (64),
@@ -43,11 +44,16 @@ async def long_sequential_stream_every_view(dut):
         for plane in range(PLANES):
             dram.memory[g * PLANES + plane] = line_to_int(planes[g, plane])
     await reset(dut, bench)                        # the golden model starts from these DRAM contents
+    # The limit: the DRAM takes a request per `interval` cycles, and bursts reach the controller at
+    # most at the lane rate. With DDR4 timing no burst arrives while the device refreshes, so the
+    # part of the rate that cannot be caught up afterwards (the lane rate, the column rate) shrinks
+    # by the refresh availability, 1 - tRFC / tREFI.
     lane_rate = p.get("lane_bits", 512) / 512
-    dram_rate = 1 / dram.interval
+    limit = min(lane_rate, 1 / dram.interval)
     if dram.banked is not None:
-        dram_rate = min(dram_rate, dram.clock_ns * dram.banked.device.peak_bursts_per_ns)
-    limit = min(lane_rate, dram_rate, 1.0)
+        device = dram.banked.device
+        limit = min(1 / dram.interval,
+                    device.refresh_availability * min(lane_rate, dram.clock_ns * device.peak_bursts_per_ns))
     per_view = {}
     for k in range(1, PLANES + 1):
         lines = min(-(-lines_wanted // k) * k, bench.view_map.lines(k))      # whole groups
