@@ -110,7 +110,7 @@ CONFIGS = [
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
     *[Config(f"smartquant-g{groups}-r{rows}-l{lane}", partial(_smartquant, groups, rows, lane),
              {"n_groups": groups, "pool_rows": rows, "lane_bits": lane})
-      for groups, rows, lane in ((16, 7, 64), (64, 7, 128))],
+      for groups, rows, lane in ((16, 8, 64), (64, 8, 128))],
 ]
 
 

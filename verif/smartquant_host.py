@@ -24,7 +24,9 @@ from golden.bitplane import LINE_BYTES, PLANES, PlaneStoreModel, ViewMap
 from golden.dram import BankedDram
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, ReqOpcode, RwDLayout, RwDOpcode
 from hdl.smartquant.dram_port import DramRequestLayout
-from hdl.smartquant.registers import CONTROL_CLEAR, CONTROL_COMMIT, REGISTERS, region_register
+from hdl.smartquant.register_map import REGISTERS, field_of, region_register
+
+CONTROL_CLEAR, CONTROL_COMMIT = field_of("CONTROL", "CLEAR").mask, field_of("CONTROL", "COMMIT").mask
 from hdl.smartquant.view_decoder import ErrorCause
 from verif.bench_support import pack, resolved, split_struct
 
@@ -378,6 +380,7 @@ class SmartQuantBench:
         want.update({"DRAM_WRITES": self.model.writes, "HOST_WRITES": self.model.host_writes,
                      "ERR_RANGE": self.errors[ErrorCause.RANGE], "ERR_OPCODE": self.errors[ErrorCause.OPCODE],
                      "ERR_REFUSED": self.errors[ErrorCause.REFUSED], "ERR_REGISTER": self.bad_register_writes,
-                     "ERR_LAST_CAUSE_TAG": self.last_error[0] | self.last_error[1] << 16,
+                     "ERR_LAST_CAUSE_TAG": (self.last_error[0] << field_of("ERR_LAST_CAUSE_TAG", "CAUSE").lsb
+                                            | self.last_error[1] << field_of("ERR_LAST_CAUSE_TAG", "TAG").lsb),
                      "ERR_LAST_ADDRESS": self.last_error[2]})
         return want

@@ -32,7 +32,8 @@ from .dram_port import DramSignature
 from .fetch_issuer import FetchIssuer, FetchJobLayout
 from .plane_pool import SEQUENCE_BITS, PlanePoolTable, PoolGeometry, size_code
 from .plane_store import PlaneStore
-from .registers import MAX_REGIONS, ControlRegisters, RegisterBusSignature
+from .register_map import MAX_REGIONS
+from .registers import ControlRegisters, RegisterBusSignature
 from .response_writer import ResponseWriter
 from .serve_stage import ServeLayout, ServeStage
 from .view_decoder import ErrorCause, ViewDecoder, view_geometry
@@ -89,7 +90,7 @@ class SmartQuantController(wiring.Component):
         A parameter outside its range (the message names it).
     """
 
-    def __init__(self, n_groups: int = 64, *, dram_base: int = 0, pool_rows: int = 7, n_regions: int = 4,
+    def __init__(self, n_groups: int = 64, *, dram_base: int = 0, pool_rows: int = 8, n_regions: int = 4,
                  dram_outstanding: int = 64, response_depth: int = 64, lane_bits: int = 512):
         _check_int(n_groups, "n_groups", 1, 1 << 28)
         self.view_map = ViewMap(n_groups, dram_base)

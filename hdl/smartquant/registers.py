@@ -1,7 +1,7 @@
 """Register file of the SmartQuant controller: region table, control, status, counters.
 
-The register map (32-bit registers, word addresses) is ``docs/smartquant.md``,
-section *Registers*; :data:`REGISTERS` is the same map as a table for software.
+The register map (32-bit registers, word addresses, fields) is declared once in
+:data:`.register_map.REGISTER_MAP`; ``docs/smartquant.md`` section 8 is generated from it.
 Reads have one cycle of latency and no side effects. A write to a read-only or
 unmapped address, or a cap outside 1..8, changes nothing and counts in
 ``ERR_REGISTER``. Region entries are written to a shadow copy and take effect
@@ -15,29 +15,14 @@ from amaranth.lib.wiring import In, Out
 from golden.bitplane import PLANES
 
 from .cxl_mem import ADDRESS_BITS, TAG_BITS
+from .register_map import DEVICE_ID, MAX_REGIONS, REGISTER_MAP, REGISTERS, field_of, region_register
 from .view_decoder import ErrorCause, RegionLayout
 
-__all__ = ["DEVICE_ID", "REGISTERS", "CONTROL_CLEAR", "CONTROL_FLUSH", "CONTROL_COMMIT", "MAX_REGIONS",
-           "RegisterBusSignature", "ControlRegisters", "region_register"]
+__all__ = ["RegisterBusSignature", "ControlRegisters"]
 
-DEVICE_ID = 0x5351_0002          # "SQ", interface version 2 (CONFIG gives the pool rows)
-MAX_REGIONS = 12
-CONTROL_CLEAR, CONTROL_FLUSH, CONTROL_COMMIT = 1, 2, 4
-
-REGISTERS = {
-    "ID": 0x00, "N_GROUPS": 0x01, "CONFIG": 0x02, "CONTROL": 0x03, "STATUS": 0x04,
-    "ERR_LAST_CAUSE_TAG": 0x08, "ERR_LAST_ADDRESS": 0x09,
-    **{f"LINES_SERVED_{k}": 0x40 + k - 1 for k in range(1, PLANES + 1)},
-    **{f"DRAM_READS_{k}": 0x48 + k - 1 for k in range(1, PLANES + 1)},
-    "DRAM_WRITES": 0x50, "HOST_WRITES": 0x51,
-    "ERR_RANGE": 0x52, "ERR_OPCODE": 0x53, "ERR_REFUSED": 0x54, "ERR_REGISTER": 0x55,
-}
 _REGION_FIELDS = ("base", "limit", "cap")
-
-
-def region_register(region: int, field: str) -> int:
-    """Word address of ``field`` (``"base"``, ``"limit"`` or ``"cap"``) of region entry ``region``."""
-    return 0x10 + 4 * region + _REGION_FIELDS.index(field)
+_COUNTERS = [name for r in REGISTER_MAP if r.access == "R" and r.name.startswith(("LINES_", "DRAM_", "HOST_", "ERR_"))
+             and not r.name.startswith("ERR_LAST") for name in r.addresses()]
 
 
 class RegisterBusSignature(wiring.Signature):
@@ -96,13 +81,14 @@ class ControlRegisters(wiring.Component):
         active = Signal.like(shadow)
         m.d.comb += self.regions.eq(active)
 
-        counters = {name: Signal(32, name=name.lower()) for name in REGISTERS
-                    if name.startswith(("LINES_", "DRAM_", "HOST_", "ERR_")) and not name.startswith("ERR_LAST")}
+        counters = {name: Signal(32, name=name.lower()) for name in _COUNTERS}
         last_cause_tag, last_address = Signal(32), Signal(32)
 
         readable = {REGISTERS["ID"]: Const(DEVICE_ID, 32), REGISTERS["N_GROUPS"]: Const(self.n_groups, 32),
-                    REGISTERS["CONFIG"]: Const(self.pool_rows | self.n_regions << 8, 32),
-                    REGISTERS["STATUS"]: self.idle << 1 | self.write_pending,
+                    REGISTERS["CONFIG"]: Const(self.pool_rows << field_of("CONFIG", "POOL_ROWS").lsb
+                                               | self.n_regions << field_of("CONFIG", "N_REGIONS").lsb, 32),
+                    REGISTERS["STATUS"]: (self.idle << field_of("STATUS", "IDLE").lsb
+                                          | self.write_pending << field_of("STATUS", "WRITE_PENDING").lsb),
                     REGISTERS["ERR_LAST_CAUSE_TAG"]: last_cause_tag,
                     REGISTERS["ERR_LAST_ADDRESS"]: last_address}
         readable.update({REGISTERS[name]: counter for name, counter in counters.items()})
@@ -126,7 +112,8 @@ class ControlRegisters(wiring.Component):
                      increments["ERR_OPCODE"].eq(self.error == ErrorCause.OPCODE),
                      increments["ERR_REFUSED"].eq(self.error == ErrorCause.REFUSED)]
         with m.If(self.error != ErrorCause.NONE):
-            m.d.sync += [last_cause_tag.eq(self.error.as_value() | self.error_tag << 16),
+            m.d.sync += [last_cause_tag.eq(self.error.as_value() << field_of("ERR_LAST_CAUSE_TAG", "CAUSE").lsb
+                                           | self.error_tag << field_of("ERR_LAST_CAUSE_TAG", "TAG").lsb),
                          last_address.eq(self.error_address[:32])]
 
         bad_write = Signal()
@@ -134,8 +121,9 @@ class ControlRegisters(wiring.Component):
         with m.If(bus.w_en):
             with m.Switch(bus.addr):
                 with m.Case(REGISTERS["CONTROL"]):
-                    m.d.comb += [clear.eq(bus.w_data[0]), self.flush.eq(bus.w_data[1])]
-                    with m.If(bus.w_data[2]):
+                    m.d.comb += [clear.eq(bus.w_data[field_of("CONTROL", "CLEAR").lsb]),
+                                 self.flush.eq(bus.w_data[field_of("CONTROL", "FLUSH").lsb])]
+                    with m.If(bus.w_data[field_of("CONTROL", "COMMIT").lsb]):
                         m.d.sync += active.eq(shadow)
                 for region in range(self.n_regions):
                     for field in ("base", "limit"):

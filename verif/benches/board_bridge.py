@@ -13,7 +13,7 @@ from golden import fgmp_dot
 from golden.bitplane import LINE_BYTES, PLANES, ViewMap
 from hdl.fgmp_layout import beat_layout
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, RwDLayout
-from hdl.smartquant.registers import DEVICE_ID, REGISTERS
+from hdl.smartquant.register_map import DEVICE_ID, REGISTERS
 from verif.bench_support import pack, params, record_summary, rng, split_struct
 
 COMMAND_IDS = {"req": 1, "rwd": 2, "reg_write": 3, "reg_read": 4, "vmac": 5}

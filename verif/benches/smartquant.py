@@ -12,7 +12,7 @@ from cocotb.triggers import RisingEdge
 
 from golden.bitplane import GROUP, LINE_BYTES, PLANES, read_view, to_planes
 from hdl.smartquant.cxl_mem import ReqOpcode, RwDOpcode
-from hdl.smartquant.registers import CONTROL_CLEAR, CONTROL_FLUSH, DEVICE_ID, REGISTERS, region_register
+from hdl.smartquant.register_map import DEVICE_ID, REGISTERS, field_of, region_register
 from verif.bench_support import params, record_summary, rng
 from verif.smartquant_host import DramModel, SmartQuantBench, line_to_int
 
@@ -73,7 +73,7 @@ async def check_counters(bench: SmartQuantBench) -> int:
 async def quiesce(bench: SmartQuantBench, limit: int = 1000):
     """Wait until STATUS reports idle (flushes included), so DRAM holds what the model says."""
     for _ in range(limit):
-        if await bench.reg_read(REGISTERS["STATUS"]) & 0b10:
+        if await bench.reg_read(REGISTERS["STATUS"]) & field_of("STATUS", "IDLE").mask:
             return
     raise AssertionError(f"controller not idle after {limit} status reads")
 
@@ -206,12 +206,12 @@ async def random_traffic_with_backpressure(dut):
         if i % 64 == 63:
             await bench.run_until(lambda: len(bench.req_queue) + len(bench.rwd_queue) < 16)
     await bench.drain()
-    await bench.reg_write(REGISTERS["CONTROL"], CONTROL_FLUSH)        # quiet: the flush is ordered
+    await bench.reg_write(REGISTERS["CONTROL"], field_of("CONTROL", "FLUSH").mask)        # quiet: the flush is ordered
     bench.model.flush()
     await quiesce(bench)
     mismatches = bench.mismatches + check_dram(bench) + await check_counters(bench)
     status = await bench.reg_read(REGISTERS["STATUS"])
-    if status != 0b10:
+    if status != field_of("STATUS", "IDLE").mask:                          # idle, no write pending
         mismatches += 1
         dut._log.error(f"STATUS {status:#x} after the flush, want idle and no pending write")
     record_summary("random_traffic_with_backpressure", transactions=bench.checked, mismatches=mismatches,
@@ -277,7 +277,8 @@ async def registers_and_error_reporting(dut):
 
     expect("ID", await bench.reg_read(REGISTERS["ID"]), DEVICE_ID)
     expect("N_GROUPS", await bench.reg_read(REGISTERS["N_GROUPS"]), bench.n_groups)
-    expect("CONFIG", await bench.reg_read(REGISTERS["CONFIG"]), bench.pool_rows | bench.n_regions << 8)
+    expect("CONFIG", await bench.reg_read(REGISTERS["CONFIG"]), bench.pool_rows << field_of("CONFIG", "POOL_ROWS").lsb
+           | bench.n_regions << field_of("CONFIG", "N_REGIONS").lsb)
     for bad_cap in (0, 9, 0xFFFF_FFFF):
         await bench.reg_write(region_register(0, "cap"), bad_cap)
     expect("cap after refused writes", await bench.reg_read(region_register(0, "cap")), PLANES)
@@ -293,7 +294,7 @@ async def registers_and_error_reporting(dut):
         bench.read(bench.view_map.base(PLANES) + g * PLANES * LINE_BYTES)
     bench.read(bench.view_map.base(4))                                      # not committed: 4 planes
     await bench.drain()
-    await bench.reg_write(REGISTERS["CONTROL"], 4)                          # commit
+    await bench.reg_write(REGISTERS["CONTROL"], field_of("CONTROL", "COMMIT").mask)
     for g in range(1, bench.pool_rows + 1):
         bench.read(bench.view_map.base(PLANES) + g * PLANES * LINE_BYTES)
     bench.read(bench.view_map.base(4))                                      # reloaded under cap 2
@@ -304,7 +305,7 @@ async def registers_and_error_reporting(dut):
     bench.read(PLANES * bench.view_map.stride + 12 * LINE_BYTES)           # outside: poisoned
     await bench.drain()
     mismatches += bench.mismatches + await check_counters(bench)
-    await bench.reg_write(REGISTERS["CONTROL"], CONTROL_CLEAR)
+    await bench.reg_write(REGISTERS["CONTROL"], field_of("CONTROL", "CLEAR").mask)
     counters = await bench.counters()
     nonzero = {name: value for name, value in counters.items() if value}
     if nonzero:

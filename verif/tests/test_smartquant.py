@@ -9,7 +9,7 @@ from hdl.smartquant.corner_turn import LANE_WIDTHS, chunk_phase, view_chunk_sour
 from hdl.smartquant.view_decoder import ErrorCause, reciprocal
 from sim.runner import available_simulators, run_bench
 
-HARDWARE = {"n_groups": 16, "pool_rows": 7, "n_regions": 4}
+HARDWARE = {"n_groups": 16, "pool_rows": 8, "n_regions": 4}
 # Quick runs: 800 random operations (every error cause about 40 times); 40,000 under regress.
 QUICK = {"dram_latency": 20, "host_outstanding": 64, "random_ops": 800, "cap_passes": 3}
 SMALL = {**QUICK, "random_ops": 400, "cap_passes": 2}          # other configurations, and Icarus (slower)
@@ -41,7 +41,7 @@ def test_controller_matches_golden(sim):
                                       pytest.param({"pool_rows": 16, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress)])
 def test_other_configurations(hardware):
     """Correctness at the extremes: one pool row (8 slots), one region, a DRAM read limit of 3 and
-    the narrowest lanes together in quick runs (the default is 7 rows, 4 regions, 64 reads, 512-bit
+    the narrowest lanes together in quick runs (the default is 8 rows, 4 regions, 64 reads, 512-bit
     lanes); the other lane widths and pool sizes under regress (the corner-turn wiring of every lane
     width is checked against the golden packing below)."""
     run_controller("verilator", SMALL, **hardware)
