@@ -61,6 +61,7 @@ bitstream: setup
 
 bench: setup
 	$(BIN)/python -m golden.bench
+	$(BIN)/python -m sim.bench_hw
 
 report: setup
 	$(BIN)/python -m sim.report

@@ -22,6 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from golden import fgmp, imunpack, metrics, minilm
+from golden.bitplane import GROUP, LINE_BYTES, PLANES
+from golden.dram import stream_cost
 from golden.facts import SCORE_WIDTHS_TRIED
 from sim.runner import REPO, SUMMARIES
 
@@ -287,7 +289,57 @@ def smartquant_section(summaries) -> tuple[list[str], list[str]]:
             ["<h3>SmartQuant controller: traffic and throughput per view</h3>", f"<p>{note}</p>", t_h])
 
 
-def hardware_section() -> tuple[list[str], list[str]]:
+def dram_token_section(layers) -> tuple[list[str], list[str]]:
+    """DRAM time and energy to stream every linear weight of the model once (one decode token),
+    per view k and for mixed region caps, on the DDR4-3200 model of ``golden.dram``."""
+    weights = sum(w.size for w, _ in layers.values())
+    n_groups = -(-weights // GROUP)
+    settings = [(f"view {k}", k) for k in range(1, PLANES + 1)]
+    settings += [("view 8, cap 4 on 3 of 4 groups", [8 if g % 4 == 0 else 4 for g in range(n_groups)]),
+                 ("view 8, cap 2 on 3 of 4 groups", [8 if g % 4 == 0 else 2 for g in range(n_groups)])]
+    rows = []
+    for label, planes in settings:
+        cost = stream_cost(planes, n_groups)
+        bursts = cost["counters"].reads
+        energy_uj = cost["energy_pj"]["total"] / 1e6
+        rows.append([label, bursts, f"{bursts * LINE_BYTES / weights:.3f}", f"{cost['time_ns'] / 1e3:.1f}",
+                     f"{energy_uj:.1f}", f"{cost['energy_pj']['activate'] / 1e6:.2f}",
+                     f"{cost['row_hit_rate']:.4f}"])
+    t_md, t_h = _table(["setting", "DRAM bursts", "bytes/weight", "time per token (µs)", "energy per token (µJ)",
+                        "of which activates (µJ)", "row-hit rate"], rows)
+    note = (f"The {weights:,} linear weights of the model ({n_groups:,} groups of 512) read once, in order, "
+            "as fast as one DDR4-3200 x64 rank allows (`golden.dram.stream_cost`: open-page banks, refresh, "
+            "IDD-based energies; background power included). Time and energy fall with the planes fetched.")
+    title = "SmartQuant: DRAM time and energy per token"
+    return ([f"### {title}", "", note, "", t_md, ""], [f"<h3>{title}</h3>", f"<p>{note}</p>", t_h])
+
+
+def bench_hw_section() -> tuple[list[str], list[str]]:
+    """Measured hardware throughput (``make bench`` writes ``reports/bench_hw.json``)."""
+    path = REPO / "reports" / "bench_hw.json"
+    title = "Hardware throughput over long streams (`make bench`)"
+    if not path.exists():
+        return [f"### {title}", "", "No `reports/bench_hw.json` yet: run `make bench`.", ""], \
+               [f"<h3>{title}</h3><p>No reports/bench_hw.json yet: run make bench.</p>"]
+    data = json.loads(path.read_text())
+    rows = []
+    for run in data.get("smartquant", []):
+        dram = run["dram"]
+        label = f"{dram['model']}, {dram['bursts_per_cycle']:g} burst/cycle"
+        for k, fig in run["per_view"].items():
+            rows.append([f"SmartQuant {run['config']['lane_bits']}-bit lanes, {run['config']['pool_rows']} pool rows",
+                         label, k, fig["lines"], f"{fig['lines_per_cycle']:.3f}", f"{fig['limit']:.3f}",
+                         f"{fig['fraction_of_limit']:.3f}", fig.get("row_hit_rate", "–")])
+    t_md, t_h = _table(["block", "DRAM model", "view k", "lines", "lines/cycle", "limit", "fraction", "row-hit rate"],
+                       rows)
+    other = [[name, json.dumps(run["config"]), json.dumps(run["cycles_per_block"]), run["limit"]]
+             for name in ("vmac", "act_quant") for run in data.get(name, [])]
+    o_md, o_h = _table(["block", "configuration", "cycles per block", "limit"], other)
+    note = f"Measured at commit {data.get('commit')} ({data.get('date')}), {data.get('simulator')}."
+    return ([f"### {title}", "", note, "", t_md, "", o_md, ""], [f"<h3>{title}</h3>", f"<p>{note}</p>", t_h, o_h])
+
+
+def hardware_section(layers) -> tuple[list[str], list[str]]:
     md, h = [], []
     summaries = sorted(SUMMARIES.glob("*.json")) if SUMMARIES.exists() else []
     rows = []
@@ -308,6 +360,9 @@ def hardware_section() -> tuple[list[str], list[str]]:
     else:
         md += ["## Hardware against the golden model", "", "No bench summaries yet: run `make test`.", ""]
         h += ["<h2>Hardware against the golden model</h2><p>No bench summaries yet: run <code>make test</code>.</p>"]
+    for section in (bench_hw_section(), dram_token_section(layers)):
+        md += section[0]
+        h += section[1]
     synth = REPO / "fpga" / "build" / "results.json"
     if synth.exists():
         data = json.loads(synth.read_text())
@@ -446,7 +501,7 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
            "product was checked equal to the integer GEMM.", "", unpack_md, ""]
     figs = plots(results)
     figs["score_widths"] = score_width_plot(decisions, area)
-    hw_md, hw_h = hardware_section()
+    hw_md, hw_h = hardware_section(layers)
     md += hw_md
     OUT.mkdir(exist_ok=True)
     (OUT / "summary.md").write_text("\n".join(md))
