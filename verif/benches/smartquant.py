@@ -166,17 +166,39 @@ async def unloaded_read_latency(dut):
 
 @cocotb.test()
 async def random_traffic_with_backpressure(dut):
-    """Random reads and writes at every view, errors mixed in, cap changes, back-pressure everywhere."""
+    """Random reads and writes at every view, errors mixed in, cap changes, back-pressure everywhere;
+    with ``reset_every`` (stimulus), a reset in the middle of the traffic about that often (ops).
+
+    Every request is answered exactly once or was in flight at a reset (which answers nothing):
+    a response to an unknown or answered tag is a mismatch, and the counts must add up."""
     p = params()
     bench = await start(dut, DramModel(latency=p["dram_latency"], interval=2, reorder=True))
     gen = bench.gen
     bench.p_valid, bench.p_ready, bench.max_outstanding = 0.7, 0.6, p["host_outstanding"]
     write_tensor(bench, random_weights(gen, bench.n_groups))
     await bench.drain()
-    await bench.set_region(0, 0, bench.n_groups // 2, int(gen.integers(1, 9)))
-    await bench.set_region(1, bench.n_groups // 4, bench.n_groups, int(gen.integers(1, 9)))
+
+    async def regions():
+        await bench.set_region(0, 0, bench.n_groups // 2, int(gen.integers(1, 9)))
+        await bench.set_region(1, bench.n_groups // 4, bench.n_groups, int(gen.integers(1, 9)))
+
+    await regions()
     vm, n_ops = bench.view_map, p["random_ops"]
+    reset_every = p.get("reset_every")
+    next_reset = int(gen.integers(reset_every // 2, 3 * reset_every // 2)) if reset_every else None
+    issued = dropped = resets = earlier_mismatches = 0
+    answered = -bench.checked                                    # the tensor's writes came before
     for i in range(n_ops):
+        if next_reset is not None and i == next_reset:
+            await bench.cycles(int(gen.integers(0, 30)))            # mid-traffic, anywhere
+            dropped += len(bench.expected) + len(bench.req_queue) + len(bench.rwd_queue)
+            answered += bench.checked
+            earlier_mismatches += bench.mismatches
+            await reset(dut, bench)
+            await regions()
+            resets += 1
+            next_reset = i + int(gen.integers(reset_every // 2, 3 * reset_every // 2))
+        issued += 1
         kind = gen.random()
         k = int(gen.integers(1, PLANES + 1))
         address = vm.base(k) + int(gen.integers(0, vm.lines(k))) * LINE_BYTES
@@ -209,12 +231,17 @@ async def random_traffic_with_backpressure(dut):
     await bench.reg_write(REGISTERS["CONTROL"], field_of("CONTROL", "FLUSH").mask)        # quiet: the flush is ordered
     bench.model.flush()
     await quiesce(bench)
-    mismatches = bench.mismatches + check_dram(bench) + await check_counters(bench)
+    mismatches = earlier_mismatches + bench.mismatches + check_dram(bench) + await check_counters(bench)
     status = await bench.reg_read(REGISTERS["STATUS"])
     if status != field_of("STATUS", "IDLE").mask:                          # idle, no write pending
         mismatches += 1
         dut._log.error(f"STATUS {status:#x} after the flush, want idle and no pending write")
-    record_summary("random_traffic_with_backpressure", transactions=bench.checked, mismatches=mismatches,
+    answered += bench.checked
+    if answered + dropped != issued:
+        mismatches += 1
+        dut._log.error(f"{issued} requests: {answered} checked and {dropped} dropped at resets do not add up")
+    record_summary("random_traffic_with_backpressure", transactions=answered, mismatches=mismatches,
+                   requests=issued, dropped_at_resets=dropped, resets=resets,
                    errors={cause.name: n for cause, n in bench.errors.items()},
                    dram_reads=sum(bench.model.reads), dram_writes=bench.model.writes)
     assert mismatches == 0

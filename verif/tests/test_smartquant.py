@@ -14,13 +14,15 @@ HARDWARE = {"n_groups": 16, "pool_rows": 8, "n_regions": 4}
 QUICK = {"dram_latency": 20, "host_outstanding": 64, "random_ops": 800, "cap_passes": 3}
 SMALL = {**QUICK, "random_ops": 400, "cap_passes": 2}          # other configurations, and Icarus (slower)
 LONG = {**QUICK, "random_ops": 40_000, "cap_passes": 20}
+# Regress: 10**5 random requests per configuration with resets injected in flight, in 4 seeded parts.
+RESETS = {**QUICK, "random_ops": 25_000, "reset_every": 2_000}
 
 
-def run_controller(sim, stimulus, testcase=None, label=None, **hardware):
+def run_controller(sim, stimulus, testcase=None, label=None, seed=None, **hardware):
     params = {**HARDWARE, **hardware}
     name = "smartquant-" + "-".join(f"{k}{v}" for k, v in params.items())
     return run_bench(name, SmartQuantController, params, "verif.benches.smartquant", sim=sim,
-                     testcase=testcase, stimulus=stimulus, label=label).checked()
+                     testcase=testcase, stimulus=stimulus, label=label, seed=seed).checked()
 
 
 @pytest.mark.parametrize("sim", available_simulators())
@@ -56,6 +58,19 @@ def test_streaming_throughput_large_pool(dram_interval):
                            n_groups=64, pool_rows=16, dram_outstanding=64, response_depth=128)
     for k, figures in tests["write_then_stream_every_view"]["per_view"].items():
         assert figures["dram_bytes_per_weight"] == int(k) / 8
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("part", range(4))
+@pytest.mark.parametrize("hardware", [{}, {"pool_rows": 1, "lane_bits": 64, "dram_outstanding": 3}])
+def test_random_traffic_with_resets_in_flight(hardware, part):
+    """10**5 random requests per configuration (4 parts of 25,000, seeds 1..4) with a reset about
+    every 2,000: every request answered exactly once or dropped by a reset, 0 mismatches."""
+    tests = run_controller("verilator", RESETS, "random_traffic_with_backpressure", f"resets{part}",
+                           seed=part + 1, **hardware)
+    figures = tests["random_traffic_with_backpressure"]
+    assert figures["resets"] > 0 and figures["requests"] == RESETS["random_ops"]
+    assert figures["transactions"] + figures["dropped_at_resets"] == figures["requests"]
 
 
 @pytest.mark.regress
