@@ -348,11 +348,14 @@ class PlaneStoreModel:
     The executable spec of ``hdl.smartquant`` (``docs/smartquant.md``). Host
     operations are applied in the order the controller accepts them.
 
-    - **Group buffers** (``buffers`` of them, least recently used replaced): a
-      buffer holds a prefix of one group's planes and the region cap latched when
-      the group was loaded. A read of view ``k`` uses ``e = min(k, latched cap)``
-      planes and fetches from DRAM only the planes the buffer lacks. A group is
-      therefore never assembled from two cap settings while it stays buffered.
+    - **Read buffer.** With ``pool_rows``, the controller's plane pool
+      (:class:`PlanePool`, ``docs/smartquant.md`` section 4): what ``hdl.smartquant``
+      implements and its bench checks. Without it, ``buffers`` group buffers, least
+      recently used replaced: the earlier controller's policy, kept as the simple
+      reference the pool is compared with. Either way an entry holds a prefix of one
+      group's planes and the region cap latched when it was taken; a read of view ``k``
+      uses ``e = min(k, latched cap)`` planes and fetches from DRAM only the planes the
+      entry lacks, so a group is never assembled from two cap settings while it is found.
     - **Write combining**: writes go through view 8 only. One group of lines is
       collected; it is flushed when all 8 lines are present, before a write to
       another group, before a read of that group, or on :meth:`flush`. A full

@@ -64,7 +64,7 @@ class SmartQuantController(wiring.Component):
     pool_rows : int
         Rows of 8 plane slots in the read buffer (1..16): ``8 * pool_rows`` planes of 64 bytes.
         A stream at view ``k`` needs about ``slot_size(k) * (latency + k + 8) / k`` slots for a
-        line per cycle (``docs/smartquant.md`` section 4a).
+        line per cycle (``docs/smartquant.md`` section 4).
     n_regions : int
         Region-table entries (1..12).
     dram_outstanding : int

@@ -1,7 +1,7 @@
 """The SmartQuant read buffer's bookkeeping: a ring of plane-slot entries and its tag table.
 
 Implements the policy of :class:`golden.bitplane.PlanePool` (``docs/smartquant.md`` section
-4a): ``rows`` rows of 8 plane slots (slot ``s`` = row ``s div 8`` of plane memory ``s mod 8``),
+4): ``rows`` rows of 8 plane slots (slot ``s`` = row ``s div 8`` of plane memory ``s mod 8``),
 entries of 1, 2, 4 or 8 aligned slots taken in allocation order, the oldest evicted first, a
 tag table of ``T`` pointers indexed by ``group mod T``. The data lives in the plane store
 (:mod:`.plane_store`); this component holds, per entry, the group, the latched cap, where it

@@ -1,7 +1,7 @@
 """Plane memories of the SmartQuant read buffer, with the pool's plane select.
 
 Eight plane memories (``amaranth.lib.memory.Memory``, ``lane_bits`` wide), one per column of the
-plane pool (``docs/smartquant.md`` section 4a): slot ``(row, memory)`` holds one 512-bit plane as
+plane pool (``docs/smartquant.md`` section 4): slot ``(row, memory)`` holds one 512-bit plane as
 ``spans = 512 / lane_bits`` spans, span ``s`` at memory row ``row * spans + s``.
 
 - **Write** (one port per memory, 64-bit granularity): a row and span, per-memory data and
