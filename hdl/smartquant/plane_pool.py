@@ -142,16 +142,8 @@ class PlanePoolTable(wiring.Component):
                      self.empty.eq(count == 0)]
 
         # Placement: the first multiple of the size at or after the head, before the oldest entry.
-        aligned = Signal(range(g.slots + PLANES))
-        with m.Switch(self.size):
-            for z in range(4):
-                with m.Case(z):
-                    m.d.comb += aligned.eq((head + (1 << z) - 1) & ~((1 << z) - 1))
-        base = Signal(range(g.slots))
-        m.d.comb += base.eq(Mux(aligned >= g.slots, 0, aligned))
-        m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3])]
-        need = Signal(range(2 * PLANES))
-        m.d.comb += need.eq(aligned - head + (1 << self.size))
+        # Worked out for all four sizes at once from the ring state alone, so the command's size
+        # (known late, after the lookup) only selects among them.
         m.d.comb += [oldest.addr.eq(tail), second.addr.eq(tail + 1)]
 
         def room_before(record):
@@ -161,18 +153,28 @@ class PlanePoolTable(wiring.Component):
 
         room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
         m.d.comb += [room.eq(room_before(oldest.data)), room_evicting.eq(room_before(second.data))]
-        m.d.comb += [self.fits.eq((count == 0) | (room >= need)),
-                     self.can_evict.eq((count != 0) & ~in_use(oldest.data.last)),
-                     self.fits_evicting.eq((count == 1) | (room_evicting >= need))]
+        base, end = Signal(range(g.slots)), Signal(range(g.slots))
+        for z in range(4):
+            aligned = (head + (1 << z) - 1) & ~((1 << z) - 1)
+            need = aligned - head + (1 << z)                         # alignment padding + the entry
+            base_z, end_z = Signal(range(g.slots), name=f"base_{z}"), Signal(range(g.slots), name=f"end_{z}")
+            fits_z, fits_evicting_z = Signal(name=f"fits_{z}"), Signal(name=f"fits_evicting_{z}")
+            m.d.comb += [base_z.eq(Mux(aligned >= g.slots, 0, aligned)),
+                         end_z.eq(Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z))),
+                         fits_z.eq((count == 0) | (room >= need)),
+                         fits_evicting_z.eq((count == 1) | (room_evicting >= need))]
+            with m.If(self.size == z):
+                m.d.comb += [base.eq(base_z), end.eq(end_z), self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
+        m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3]),
+                     self.can_evict.eq((count != 0) & ~in_use(oldest.data.last))]
 
         # Ring updates.
         new_id = Signal(g.id_bits)
         m.d.comb += new_id.eq(tail + count)
-        end = base + (1 << self.size)
         with m.If(self.evict):
             m.d.sync += tail.eq(tail + 1)
         with m.If(self.allocate):
-            m.d.sync += head.eq(Mux(end >= g.slots, end - g.slots, end))
+            m.d.sync += head.eq(end)
         m.d.sync += count.eq(count + self.allocate - self.evict)
         written = Signal(self.entry_layout)
         with m.If(self.allocate):
