@@ -171,20 +171,16 @@ class ActScore(wiring.Component):
 
         # Stage 9: lead**2 rounded to SQUARE_BITS significant bits, as (mantissa, exponent) from a
         # table; the weight's mantissa; the term's exponent (offset by 4 so it is never negative).
-        # The table's exponent also carries the product's top place, prod_bits - 2, so the term's
-        # leading-bit position L_c + 4 is the exponent plus the product's top bit (an increment).
-        prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
-        lift = prod_bits - 2
-        exp_bits = (2 * diff_bits + 7 + lift).bit_length()
+        exp_bits = (2 * diff_bits + 7).bit_length()
         mants, exps, zeros = [], [], []
         for c, (lead, drop) in enumerate(zip(leads, drops)):
             sq_m = Signal(SQUARE_BITS, name=f"sq_m{c}")
-            sq_e = Signal(range(16 + lift), name=f"sq_e{c}")         # exponent + 4 + lift
+            sq_e = Signal(4, name=f"sq_e{c}")                       # exponent + 4
             with m.Switch(lead):
                 for v in range(1, 1 << p):
                     mant, exp = _square_mantissa(v)
                     with m.Case(v):
-                        m.d.comb += [sq_m.eq(mant), sq_e.eq(exp + 4 + lift)]
+                        m.d.comb += [sq_m.eq(mant), sq_e.eq(exp + 4)]
             code = sens3[c]
             field = code[SENS_MANT_BITS:]
             w_e = Mux(field > SENS_EXP_MAX, SENS_EXP_MAX, field) - 1                # weight = w_m * 2**w_e
@@ -194,13 +190,13 @@ class ActScore(wiring.Component):
             zeros.append(reg(m, f"t_zero{c}", 1, (field == 0) | (lead == 0)))
             # The exponent's two parts registered apart (the table output is not followed by an
             # adder in its cycle); their sum is formed in stage 10.
-            exps.append((reg(m, f"t_eb{c}", exp_bits, (w_e + drop * 2)[:exp_bits]),
-                         reg(m, f"sq_e_r{c}", len(sq_e), sq_e)))
+            exps.append((reg(m, f"t_eb{c}", exp_bits, (w_e + drop * 2)[:exp_bits]), reg(m, f"sq_e_r{c}", 4, sq_e)))
         e_b4 = reg(m, "e_b4", 4, e_b3)
 
         # Stages 10, 11: the mantissa product (5 x 5 bits) in LUTs (an unregistered DSP block is slower):
         # two partial sums of its rows, then their sum. Stage 12: the term's exponent + 4, L_c + 4; the
         # zero flag applies.
+        prod_bits = SENS_MANT_BITS + 1 + SQUARE_BITS
         products = []
         for c, (w_m, sq_m) in enumerate(mants):
             rows = product_rows(Cat(w_m, Const(1, 1)), Cat(sq_m, Const(1, 1)))
@@ -211,7 +207,7 @@ class ActScore(wiring.Component):
         exps5 = [delay(m, e, 1, f"t_e5_{c}") for c, e in enumerate(exps10)]
         zeros5 = [delay(m, z, 2, f"t_zero5_{c}") for c, z in enumerate(zeros)]
         top_bits = exp_bits + 1
-        tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + prod[-1]))
+        tops = [reg(m, f"l6_{c}", top_bits, Mux(z, 0, e + (prod_bits - 2) + prod[-1]))
                 for c, (prod, e, z) in enumerate(zip(products, exps5, zeros5))]
         products6 = [reg(m, f"prod6_{c}", prod_bits, Mux(z, 0, q)) for c, (q, z) in enumerate(zip(products, zeros5))]
         exps6 = [reg(m, f"t_e6_{c}", exp_bits, e) for c, e in enumerate(exps5)]
@@ -235,7 +231,7 @@ class ActScore(wiring.Component):
         aligned_bits = prod_bits + SCORE_WINDOW_BITS - 9            # the largest term: 2**(W-1) ... 2**W
         terms = []
         for c, (prod, e) in enumerate(zip(products8, exps8)):
-            right = reg(m, f"right{c}", top_bits + 1, e_top - (8 - lift) - e)   # the shift
+            right = reg(m, f"right{c}", top_bits + 1, e_top - 8 - e)          # the shift
             prod9 = reg(m, f"prod9_{c}", prod_bits, prod)
             terms.append(reg(m, f"term_r{c}", SCORE_WINDOW_BITS,        # the term kept
                              Mux(~below(right, aligned_bits), 0, (prod9 << (SCORE_WINDOW_BITS - 9)) >> right[:(aligned_bits - 1).bit_length()])))
