@@ -102,10 +102,10 @@ CONFIGS = [
     Config("lane-e4m3-product", _lane, {"lanes": 1}, ice40=True),
     *[Config(f"actquant-{fmt}", partial(_act_quant, fmt), {"input_format": fmt, "max_channels": 4096}, dsp=True)
       for fmt in ("bf16", "fp16", "fp32")],
-    # The score widths the report compares (the default, F = 2 and p = 4, is actquant-bf16).
+    # The score widths the report compares (the default, F = 1 and p = 4, is actquant-bf16).
     *[Config(f"actquant-bf16-f{f}-p{p}", partial(_act_quant, "bf16", (f, p)),
              {"input_format": "bf16", "max_channels": 4096, "fraction_bits": f, "significant_bits": p}, dsp=True)
-      for f, p in SCORE_WIDTHS_TRIED if (f, p) != (2, 4)],
+      for f, p in SCORE_WIDTHS_TRIED if (f, p) != (ScoreWidths().fraction_bits, ScoreWidths().significant_bits)],
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
     *[Config(f"smartquant-g{groups}-r{rows}-l{lane}", partial(_smartquant, groups, rows, lane),

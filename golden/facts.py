@@ -58,7 +58,7 @@ class ScoreWidths:
         A width outside its range (the exception names it).
     """
 
-    fraction_bits: int = 2
+    fraction_bits: int = 1
     significant_bits: int = 4
 
     def __post_init__(self):

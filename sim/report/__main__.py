@@ -481,7 +481,8 @@ def write(results, ratios, decisions, layers, norms, paraphrase, n_texts, fisher
                                 "LUT4 without DSPs (BF16 unit)"], width_rows)
     area_note = ("LUT4 from `fpga/build/results.json`; a '–' means that configuration has not been run: "
                  "`.venv/bin/python -m fpga.flow actquant-bf16 " + " ".join(f"actquant-bf16-f{f}-p{p}" for f, p in SCORE_WIDTHS
-                                                                 if (f, p) != (2, 4))
+                                                                 if (f, p) != (fgmp.ScoreWidths().fraction_bits,
+                                                                                fgmp.ScoreWidths().significant_bits))
                  + "`.")
     md += ["### Activation decisions: hardware rule against the ideal", "", decision_line, "",
            "Per score width (`docs/numerics.md` 4.2: `F` fraction bits below the block scale's grid, `p` "

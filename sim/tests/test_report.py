@@ -65,7 +65,7 @@ def test_score_width_area_reads_the_flow_results(tmp_path, monkeypatch):
     build = tmp_path / "fpga" / "build"
     build.mkdir(parents=True)
     (build / "results.json").write_text(
-        '{"results": [{"config": "actquant-bf16-f2-p4", "lut4_nodsp": 5000}, {"config": "actquant-bf16", '
+        '{"results": [{"config": "actquant-bf16-f1-p4", "lut4_nodsp": 5000}, {"config": "actquant-bf16", '
         '"lut4_nodsp": 6000}, {"config": "vmac-mixed-x1", "lut4_nodsp": 1}]}')
     monkeypatch.setattr(report, "REPO", tmp_path)
-    assert report.score_width_area() == {(2, 4): 5000}       # the named width first, then the default
+    assert report.score_width_area() == {(1, 4): 5000}       # the named width first, then the default
