@@ -30,7 +30,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from golden.facts import SCORE_WIDTHS_TRIED
+from golden.facts import SCORE_WIDTHS_TRIED, ScoreWidths
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
@@ -70,7 +70,6 @@ def _lane():
 
 
 def _act_quant(input_format="bf16", widths=None, dsp="inferred"):
-    from golden.facts import ScoreWidths
     from hdl.fgmp_act_quant import FGMPActQuant
     return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths(), bram=dsp)
 

@@ -28,15 +28,20 @@ def test_tables_report_ratios():
     assert "| VMAC x1: mixed / FP4-only (LUT4 without DSPs) | 3.0 |" in text
 
 
+def _controller_at_64_bit_lanes() -> str:
+    return next(c.name for c in flow.CONFIGS if c.params.get("lane_bits") == 64)
+
+
 def test_tables_report_memory_controller_per_bandwidth():
     """Peak host bandwidth is the lane width per cycle: 64 bits at 50 MHz = 0.4 GB/s."""
-    row = {"config": "smartquant-g16-b2-l64", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
+    name = _controller_at_64_bit_lanes()
+    row = {"config": name, "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
            "generic_cells": 50, "fmax_mhz": 50.0}
-    assert "| smartquant-g16-b2-l64: LUT4 per GB/s of peak host bandwidth (0.40 GB/s) | 16000 |" in flow.tables([row])
+    assert f"| {name}: LUT4 per GB/s of peak host bandwidth (0.40 GB/s) | 16000 |" in flow.tables([row])
 
 
 def test_unfinished_routing_reports_the_placement_estimate():
-    row = {"config": "smartquant-g16-b2-l64", "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
+    row = {"config": _controller_at_64_bit_lanes(), "lut4": 6400, "ff": 10, "dsp": 0, "bram": 8, "lut4_nodsp": 6400,
            "generic_cells": 50, "fmax_mhz": None, "fmax_placed_mhz": 50.0, "pnr": "routing unfinished after 60 s"}
     text = flow.tables([row])
     assert "| routing unfinished after 60 s | 50.0 |" in text

@@ -138,11 +138,15 @@ class ControlRegisters(wiring.Component):
                     m.d.comb += bad_write.eq(1)
         m.d.comb += increments["ERR_REGISTER"].eq(bad_write)
 
+        # Events are registered before they are added (the strobes come late in the cycle, from the
+        # sequencer's decision): a counter shows an event from the second cycle after it. A clear
+        # drops the events of its own cycle and zeroes everything counted before.
         for name, counter in counters.items():
+            pending = Signal(4, name=f"{name.lower()}_pending")
             with m.If(clear):
-                m.d.sync += counter.eq(0)
+                m.d.sync += [counter.eq(0), pending.eq(0)]
             with m.Else():
-                m.d.sync += counter.eq(counter + increments[name])
+                m.d.sync += [counter.eq(counter + pending), pending.eq(increments[name])]
         with m.If(clear):
             m.d.sync += [last_cause_tag.eq(0), last_address.eq(0)]
         return m
