@@ -74,9 +74,9 @@ def _act_quant(input_format="bf16", widths=None, dsp="inferred"):
     return FGMPActQuant(input_format, 4096, ScoreWidths(*widths) if widths else ScoreWidths(), bram=dsp)
 
 
-def _smartquant(n_groups, pool_rows, lane_bits):
+def _smartquant(n_groups, pool_rows, lane_bits, dsp="inferred"):
     from hdl.smartquant import SmartQuantDevice
-    return SmartQuantDevice(n_groups, pool_rows=pool_rows, lane_bits=lane_bits)
+    return SmartQuantDevice(n_groups, pool_rows=pool_rows, lane_bits=lane_bits, memory=dsp)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ CONFIGS = [
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
     *[Config(f"smartquant-g{groups}-r{rows}-l{lane}", partial(_smartquant, groups, rows, lane),
-             {"n_groups": groups, "pool_rows": rows, "lane_bits": lane})
+             {"n_groups": groups, "pool_rows": rows, "lane_bits": lane}, dsp=True)
       for groups, rows, lane in ((16, 8, 64), (64, 8, 128))],
 ]
 

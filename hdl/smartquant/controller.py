@@ -20,7 +20,7 @@ planes it lacks when the group is partial, merges the lines into the plane store
 
 from amaranth.hdl import C, Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES, ViewMap
@@ -31,7 +31,8 @@ from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode
 from .dram_port import DramSignature
 from .fetch_issuer import FetchIssuer, FetchJobLayout
 from .plane_pool import SEQUENCE_BITS, PlanePoolTable, PoolGeometry, size_code
-from .plane_store import PlaneStore
+from ..block_ram import BLOCK_RAM_TARGETS
+from .plane_store import READ_LATENCY, PlaneStore
 from .register_map import MAX_REGIONS
 from .registers import ControlRegisters, RegisterBusSignature
 from .response_writer import ResponseWriter
@@ -75,6 +76,10 @@ class SmartQuantController(wiring.Component):
     lane_bits : int
         Corner-turn width in bits per cycle (64, 128, 256 or 512): a host line takes
         ``512 / lane_bits`` cycles. Narrower lanes trade peak host bandwidth for area.
+    memory : {"inferred", "ecp5"}
+        How the plane store's block RAMs are built (:class:`hdl.block_ram.BlockRam`): inferred
+        memories (simulation, other devices) or ECP5 DP16KD blocks with their output registers.
+        The same cycles either way.
 
     Members
     -------
@@ -91,7 +96,8 @@ class SmartQuantController(wiring.Component):
     """
 
     def __init__(self, n_groups: int = 64, *, dram_base: int = 0, pool_rows: int = 8, n_regions: int = 4,
-                 dram_outstanding: int = 64, response_depth: int = 64, lane_bits: int = 512):
+                 dram_outstanding: int = 64, response_depth: int = 64, lane_bits: int = 512,
+                 memory: str = "inferred"):
         _check_int(n_groups, "n_groups", 1, 1 << 28)
         self.view_map = ViewMap(n_groups, dram_base)
         self.n_groups = n_groups
@@ -101,6 +107,9 @@ class SmartQuantController(wiring.Component):
         self.dram_outstanding = _check_int(dram_outstanding, "dram_outstanding", 1, 128)
         self.response_depth = _check_int(response_depth, "response_depth", 2, 256)
         self.lane_bits = check_lane_bits(lane_bits)
+        if memory not in BLOCK_RAM_TARGETS:
+            raise ValueError(f"memory must be one of {BLOCK_RAM_TARGETS}, got {memory!r}")
+        self.memory = memory
         self.spans = LINE_BITS // lane_bits
         self._group_width = view_geometry(n_groups)[1]
         self.geometry = PoolGeometry(pool_rows)
@@ -121,12 +130,12 @@ class SmartQuantController(wiring.Component):
         m.submodules.decoder = decoder = ViewDecoder(self.n_groups, self.n_regions)
         m.submodules.registers = registers = ControlRegisters(self.n_groups, rows, self.n_regions)
         m.submodules.pool = pool = PlanePoolTable(group_width, rows)
-        m.submodules.store = store = PlaneStore(rows, lane)
+        m.submodules.store = store = PlaneStore(rows, lane, self.memory)
         m.submodules.responses = responses = ResponseWriter(rows, geometry.slot_bits, lane)
         m.submodules.issuer = issuer = FetchIssuer(group_width, geometry.row_bits, self.dram_address_width,
                                                    self.dram_base_burst, self.dram_outstanding)
         m.submodules.combiner = combiner = WriteCombiner(group_width, lane)
-        m.submodules.serve = serve = ServeStage(rows, geometry.row_bits, lane)
+        m.submodules.serve = serve = ServeStage(rows, geometry.row_bits, lane, READ_LATENCY)
         host, dram = self.host, self.dram
         wiring.connect(m, wiring.flipped(self.regs), registers.bus)
         wiring.connect(m, wiring.flipped(host.req), arbiter.req)
@@ -136,9 +145,10 @@ class SmartQuantController(wiring.Component):
         m.d.comb += decoder.regions.eq(registers.regions)
 
         # --- queues: read responses to the serve stage, write completions, fetch jobs ----------
+        # In distributed RAM (their outputs feed logic and pins; a block RAM's output is slow).
         serve_layout = ServeLayout(geometry.row_bits)
-        m.submodules.serve_fifo = serve_fifo = SyncFIFOBuffered(width=serve_layout.size, depth=self.response_depth)
-        m.submodules.ndr_fifo = ndr_fifo = SyncFIFOBuffered(width=TAG_BITS, depth=self.response_depth)
+        m.submodules.serve_fifo = serve_fifo = SyncFIFO(width=serve_layout.size, depth=self.response_depth)
+        m.submodules.ndr_fifo = ndr_fifo = SyncFIFO(width=TAG_BITS, depth=self.response_depth)
         job_layout = FetchJobLayout(group_width, geometry.row_bits)
         m.submodules.job_fifo = job_fifo = SyncFIFOBuffered(width=job_layout.size, depth=4)
         serve_in = data.View(serve_layout, serve_fifo.w_data)
@@ -185,11 +195,9 @@ class SmartQuantController(wiring.Component):
 
         # --- plane store reads: the serve stage, or the flush write-back (span pairs) ----------
         port_claimed = Signal()
-        flush_read = Signal()
         write_pair = Signal(range(max(1, spans // 2)))
         flush_first = Cat(C(0, 1), write_pair) if spans > 1 else C(0, 1)
         m.d.comb += [serve.claimed.eq(port_claimed), serve.arrived.eq(pool.arrived), serve.r_spans.eq(store.r_spans),
-                     store.r_en.eq(serve.r_en | flush_read),
                      store.r_row.eq(Mux(port_claimed, flush_row, serve.r_row)),
                      store.r_first.eq(Mux(port_claimed, flush_first, serve.r_first)),
                      store.r_col.eq(Mux(port_claimed, 0, serve.r_col)),
@@ -236,7 +244,6 @@ class SmartQuantController(wiring.Component):
                      serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
                      serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
                      registers.write_pending.eq(combiner.mask != 0)]
-        serve_held = serve.held
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
@@ -320,15 +327,21 @@ class SmartQuantController(wiring.Component):
                         m.d.sync += [merge_span.eq(0), write_plane.eq(0), write_pair.eq(0)]
                         m.next = "FLUSH_READ"
 
-            # Write-back, plane by plane: read its span pairs (once the serve stage holds no read
-            # data), collect them in `write_back`, write the burst.
+            # Write-back, plane by plane: read its span pairs (the plane store's read port taken
+            # from the serve stage for a cycle), collect them in `write_back` as they leave the
+            # store, write the burst.
+            read_wait = Signal(range(READ_LATENCY))
             with m.State("FLUSH_READ"):
                 m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
-                with m.If(~serve_held):
-                    m.d.comb += flush_read.eq(1)
+                m.d.sync += read_wait.eq(READ_LATENCY - 1)
+                m.next = "FLUSH_WAIT"
+            with m.State("FLUSH_WAIT"):
+                m.d.comb += flushing.eq(1)
+                m.d.sync += read_wait.eq(read_wait - 1)
+                with m.If(read_wait == 1):
                     m.next = "FLUSH_COLLECT"
             with m.State("FLUSH_COLLECT"):
-                m.d.comb += [flushing.eq(1), port_claimed.eq(1)]
+                m.d.comb += flushing.eq(1)
                 n_reads = min(2, spans)
                 pair_data = Signal(n_reads * lane)
                 with m.Switch(write_plane[:3]):
@@ -346,7 +359,7 @@ class SmartQuantController(wiring.Component):
                 with m.Else():
                     m.next = "FLUSH_READ"
             with m.State("FLUSH_WRITE"):
-                m.d.comb += [flushing.eq(1), writing.eq(1), port_claimed.eq(1)]
+                m.d.comb += [flushing.eq(1), writing.eq(1)]
                 with m.If(dram.req.ready):
                     m.d.comb += registers.dram_write.eq(1)
                     m.d.sync += write_plane.eq(write_plane + 1)
@@ -357,7 +370,7 @@ class SmartQuantController(wiring.Component):
                         m.next = "FLUSH_READ"
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve_held & ~host.drs.valid & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
                             & ~responses.busy & ~job_fifo.r_rdy & (issuer.in_flight == 0) & ~flushing
                             & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)

@@ -1,21 +1,28 @@
 """The serve stage: queued read responses answered in order, one chunk per cycle, into DRS.
 
-For the head response the stage waits until its ``used`` planes have arrived (or it is
-poisoned), then for each chunk ``c`` of the line reads spans ``first_span(k, line, c)`` and the
-next of every plane from the plane store (the memories' read registers), and in the next cycle
-corner-turns them (:class:`ViewChunkAssembler`, switched by the chunk's phase) into the DRS
-register; the chunks of a line fill it in turn and ``valid`` rises with the last. ``claimed``
-(the flush write-back reads the plane store) holds the stage; ``held`` says read data wait in
-the ports. ``served`` pulses when the head response has read its last chunk: the plane pool may
-then reuse its slots.
+The head response waits in a register until its ``used`` planes have arrived (or it is
+poisoned); then each cycle one chunk ``c`` of its line is read: spans ``first_span(k, line, c)``
+and the next of every plane. The span and the chunk's phase are registers, stepped from chunk
+to chunk (``phase + 1``, and ``first + 1`` when the phase wraps at ``k``), so the plane store's
+read address leaves flip-flops. The plane store answers :data:`.plane_store.READ_LATENCY`
+cycles later; the chunk's description travels beside it, the corner turn
+(:class:`ViewChunkAssembler`, switched by ``k`` and the phase) places it in the line, and the
+last chunk writes the line into a small DRS queue. A line's first chunk is read only while
+the queue has room for it (credits: lines read or queued, at most the queue's depth), so the
+read pipeline never stalls and only the queue depends on ``drs.ready``.
+
+``claimed`` (the flush write-back reads the plane store this cycle) holds the stage. ``served``
+pulses when the head response's last chunk is read: the plane pool may then reuse its slots
+(the read has left the memories by the next write).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES
 
+from ..pipeline import delay, valid_reg
 from .corner_turn import SpansLayout, ViewChunkAssembler, chunk_phase, first_span
 from .cxl_mem import LINE_BITS, TAG_BITS, DRSLayout, DRSOpcode
 
@@ -30,87 +37,139 @@ class ServeLayout(data.StructLayout):
         super().__init__({"tag": TAG_BITS, "poison": 1, "k": 4, "line": 3, "used": 4, "row": row_bits, "col": 3})
 
 
+class _ChunkLayout(data.StructLayout):
+    """A chunk on its way through the plane store's read latency."""
+
+    def __init__(self, spans: int):
+        super().__init__({"tag": TAG_BITS, "poison": 1, "k": 4, "used": 4, "phase": 3,
+                          "chunk": range(spans), "last": 1})
+
+
+class _LineLayout(data.Struct):
+    tag: TAG_BITS
+    poison: 1
+    data: LINE_BITS
+
+
 class ServeStage(wiring.Component):
-    """Members
+    """Parameters
+    ----------
+    rows, row_bits : int
+        Pool rows and the width of a row index.
+    lane_bits : int
+        Chunk width.
+    read_latency : int
+        Cycles from the plane store's read address to ``r_spans``.
+
+    Members
     -------
     queue : In(stream.Signature(ServeLayout))
     arrived : In(data.ArrayLayout(8, rows))
         The plane pool's arrived bits.
     claimed : In(1)
-    held : Out(1)
-    r_en, r_row, r_first, r_col : Out
-        The plane store's read request; ``r_spans`` : In(SpansLayout), its data a cycle later.
+    r_row, r_first, r_col : Out
+        The plane store's read address (registers); ``r_spans`` : In(SpansLayout), its data
+        ``read_latency`` cycles later.
     drs : Out(stream.Signature(DRSLayout))
     served : Out(1)
     line_served : Out(1), with ``line_view`` : Out(4)
-        An unpoisoned line enters the DRS register.
+        An unpoisoned line enters the DRS queue.
+    busy : Out(1)
+        A response is held, being read or queued for DRS.
+
+    Attributes
+    ----------
+    lines : int
+        Depth of the DRS queue, in lines: enough credits for one chunk per cycle.
     """
 
-    def __init__(self, rows: int, row_bits: int, lane_bits: int):
+    def __init__(self, rows: int, row_bits: int, lane_bits: int, read_latency: int):
         self.lane_bits = lane_bits
         self.spans = LINE_BITS // lane_bits
+        self.read_latency = read_latency
+        # A line's credit is held from its first chunk's read to its DRS transfer: spans - 1
+        # cycles of chunks, the read latency, the queue write and the credit's return.
+        self.lines = max(2, -(-(self.spans + read_latency + 2) // self.spans))
         super().__init__({
             "queue": In(stream.Signature(ServeLayout(row_bits))),
-            "arrived": In(data.ArrayLayout(PLANES, rows)), "claimed": In(1), "held": Out(1),
-            "r_en": Out(1), "r_row": Out(range(rows)), "r_first": Out(range(self.spans)), "r_col": Out(3),
+            "arrived": In(data.ArrayLayout(PLANES, rows)), "claimed": In(1),
+            "r_row": Out(range(rows)), "r_first": Out(range(self.spans)), "r_col": Out(3),
             "r_spans": In(SpansLayout(lane_bits)),
             "drs": Out(stream.Signature(DRSLayout)),
-            "served": Out(1), "line_served": Out(1), "line_view": Out(4),
+            "served": Out(1), "line_served": Out(1), "line_view": Out(4), "busy": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         spans, lane = self.spans, self.lane_bits
         m.submodules.assembler = assembler = ViewChunkAssembler(lane)
-        head = self.queue.payload
-        need = Signal(PLANES)
-        m.d.comb += need.eq(((1 << head.used) - 1) << head.col)
+        m.submodules.lines = lines = fifo.SyncFIFO(width=_LineLayout.as_shape().size, depth=self.lines)
+
+        # --- the head response, its chunk, span and phase --------------------------------------
+        head = Signal(self.queue.payload.shape(), reset_less=True)
+        head_valid = Signal()
+        need = Signal(PLANES, reset_less=True)
+        chunk = Signal(range(spans), reset_less=True)
+        first = Signal(range(spans), reset_less=True)
+        phase = Signal(3, reset_less=True)
         ready_planes = Signal()
         m.d.comb += ready_planes.eq(head.poison | ((self.arrived[head.row] & need) == need))
 
-        read_chunk = Signal(range(spans))          # next chunk of the head response to read
-        held = Signal(self.queue.payload.shape())
-        held_chunk = Signal(range(spans))
-        held_phase = Signal(3)
-        held_last = Signal()
-        m.d.comb += held_last.eq(held_chunk == spans - 1)
-        drs = self.drs
-        drs_data = Signal(LINE_BITS, reset_less=True)
-        m.d.comb += drs.payload.data.eq(drs_data)
-        step = Signal()                            # the held chunk goes into the DRS register
-        take = Signal()
-        m.d.comb += [step.eq(self.held & (~drs.valid | drs.ready)),
-                     take.eq(self.queue.valid & ~self.claimed & (~self.held | step) & ready_planes)]
-
-        first = Signal(range(spans))
-        phase = Signal(3)
-        with m.Switch(Cat(read_chunk, head.line, head.k)):
+        outstanding = Signal(range(self.lines + 1))     # lines whose first chunk is read, not yet out of DRS
+        room, take, last = Signal(), Signal(), Signal()
+        m.d.comb += [room.eq((chunk != 0) | (outstanding < self.lines)),
+                     take.eq(head_valid & ~self.claimed & ready_planes & room),
+                     last.eq(chunk == spans - 1)]
+        load = Signal()
+        m.d.comb += [load.eq(~head_valid | (take & last)), self.queue.ready.eq(load),
+                     self.served.eq(take & last)]
+        new = self.queue.payload
+        first_0, phase_0 = Signal.like(first), Signal.like(phase)
+        with m.Switch(Cat(new.line, new.k)):
             for k in range(1, PLANES + 1):
                 for line in range(k):
-                    for c in range(spans):
-                        with m.Case(c | line << len(read_chunk) | k << (len(read_chunk) + 3)):
-                            m.d.comb += [first.eq(first_span(k, line, c, lane)),
-                                         phase.eq(chunk_phase(k, line, c, lane))]
-        m.d.comb += [self.r_en.eq(take), self.r_row.eq(head.row), self.r_first.eq(first), self.r_col.eq(head.col),
-                     assembler.spans.eq(self.r_spans)]
-        with m.If(take):
-            m.d.sync += [self.held.eq(1), held.eq(head), held_chunk.eq(read_chunk), held_phase.eq(phase),
-                         read_chunk.eq(Mux(read_chunk == spans - 1, 0, read_chunk + 1))]
-            with m.If(read_chunk == spans - 1):
-                m.d.comb += [self.queue.ready.eq(1), self.served.eq(1)]
-        with m.Elif(step):
-            m.d.sync += self.held.eq(0)
+                    with m.Case(line | k << 3):
+                        m.d.comb += [first_0.eq(first_span(k, line, 0, lane)), phase_0.eq(chunk_phase(k, line, 0, lane))]
+        with m.If(load):
+            m.d.sync += [head_valid.eq(self.queue.valid), head.eq(new), need.eq(((1 << new.used) - 1) << new.col),
+                         chunk.eq(0), first.eq(first_0), phase.eq(phase_0)]
+        with m.Elif(take):
+            m.d.sync += chunk.eq(chunk + 1)
+            with m.If(phase + 1 == head.k):
+                m.d.sync += [phase.eq(0), first.eq(first + 1)]
+            with m.Else():
+                m.d.sync += phase.eq(phase + 1)
+        m.d.comb += [self.r_row.eq(head.row), self.r_first.eq(first), self.r_col.eq(head.col)]
 
-        m.d.comb += [assembler.k.eq(held.k), assembler.phase.eq(held_phase), assembler.used.eq(held.used)]
-        with m.If(step):
-            m.d.sync += [drs.valid.eq(held_last), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
-                         drs.payload.tag.eq(held.tag), drs.payload.poison.eq(held.poison)]
-            with m.Switch(held_chunk):
-                for c in range(spans):
-                    with m.Case(c):
-                        m.d.sync += drs_data[c * lane:(c + 1) * lane].eq(Mux(held.poison, 0, assembler.o))
-            with m.If(held_last & ~held.poison):
-                m.d.comb += [self.line_served.eq(1), self.line_view.eq(held.k)]
-        with m.Elif(drs.ready):
-            m.d.sync += drs.valid.eq(0)
+        # --- the chunk through the read latency, into the line and the DRS queue -----------------
+        issued = Signal(_ChunkLayout(spans))
+        m.d.comb += [issued.tag.eq(head.tag), issued.poison.eq(head.poison), issued.k.eq(head.k),
+                     issued.used.eq(head.used), issued.phase.eq(phase), issued.chunk.eq(chunk), issued.last.eq(last)]
+        arriving = delay(m, issued, self.read_latency, "chunk")
+        valid = take
+        for stage in range(self.read_latency):
+            valid = valid_reg(m, f"chunk_valid_{stage + 1}", valid)
+        m.d.comb += [assembler.spans.eq(self.r_spans), assembler.k.eq(arriving.k), assembler.phase.eq(arriving.phase),
+                     assembler.used.eq(arriving.used)]
+        chunk_data = Signal(lane)
+        m.d.comb += chunk_data.eq(Mux(arriving.poison, 0, assembler.o))
+        line_data = Signal(LINE_BITS - lane, reset_less=True)     # the line's chunks before the last
+        if spans > 1:
+            with m.If(valid & ~arriving.last):
+                with m.Switch(arriving.chunk):
+                    for c in range(spans - 1):
+                        with m.Case(c):
+                            m.d.sync += line_data[c * lane:(c + 1) * lane].eq(chunk_data)
+        written = data.View(_LineLayout, lines.w_data)
+        m.d.comb += [lines.w_en.eq(valid & arriving.last), written.tag.eq(arriving.tag),
+                     written.poison.eq(arriving.poison), written.data.eq(Cat(line_data, chunk_data)),
+                     self.line_served.eq(valid & arriving.last & ~arriving.poison), self.line_view.eq(arriving.k)]
+
+        queued = data.View(_LineLayout, lines.r_data)
+        drs = self.drs
+        m.d.comb += [drs.valid.eq(lines.r_rdy), drs.payload.opcode.eq(DRSOpcode.MEM_DATA),
+                     drs.payload.tag.eq(queued.tag), drs.payload.poison.eq(queued.poison),
+                     drs.payload.data.eq(queued.data), lines.r_en.eq(drs.ready)]
+        m.d.sync += outstanding.eq(outstanding + (take & (chunk == 0)) - (drs.valid & drs.ready))
+        m.d.comb += self.busy.eq(head_valid | (outstanding != 0))
         return m

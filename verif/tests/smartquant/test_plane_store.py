@@ -1,10 +1,11 @@
-"""hdl.smartquant.plane_store.PlaneStore: spans written per memory, read in pairs, planes chosen by column."""
+"""hdl.smartquant.plane_store.PlaneStore: spans written per memory, read in pairs, planes chosen by
+column, READ_LATENCY cycles after the address."""
 
 import numpy as np
 import pytest
 
 from golden.bitplane import PLANES
-from hdl.smartquant.plane_store import PlaneStore, plane_sources
+from hdl.smartquant.plane_store import READ_LATENCY, PlaneStore, plane_sources
 
 from .sim_support import simulate
 
@@ -36,12 +37,13 @@ def test_an_entry_reads_back_its_planes_in_order_at_every_size_and_column(lane_b
             for size in (1, 2, 4, 8):
                 for col in range(0, PLANES, size):
                     for first in range(max(1, spans - 1)):
-                        ctx.set(dut.r_en, 1)
                         ctx.set(dut.r_row, row)
                         ctx.set(dut.r_col, col)
                         ctx.set(dut.r_first, first)
                         await ctx.tick()
-                        ctx.set(dut.r_en, 0)
+                        ctx.set(dut.r_col, (col + 1) % PLANES)       # a later address does not disturb it
+                        ctx.set(dut.r_first, 0)
+                        await ctx.tick().repeat(READ_LATENCY - 1)
                         for plane in range(size):
                             for offset in range(min(2, spans)):
                                 assert ctx.get(dut.r_spans[plane][offset]) == \
@@ -58,9 +60,8 @@ def test_a_write_enables_only_its_64_bit_pieces():
         ctx.set(dut.w_en[3], 0b10)
         await ctx.tick()
         ctx.set(dut.w_en[3], 0)
-        ctx.set(dut.r_en, 1)
         ctx.set(dut.r_col, 0)
-        await ctx.tick()
+        await ctx.tick().repeat(READ_LATENCY)
         assert ctx.get(dut.r_spans[3][0]) == ((1 << 64) - 1) << 64
 
     simulate(dut, bench)

@@ -10,7 +10,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from golden.bitplane import PLANES, read_view, slot_size
-from hdl.smartquant.plane_store import PlaneStore
+from hdl.smartquant.plane_store import READ_LATENCY, PlaneStore
 from hdl.smartquant.serve_stage import ServeStage
 
 from .sim_support import simulate
@@ -18,13 +18,13 @@ from .sim_support import simulate
 
 class _Served(wiring.Component):
     def __init__(self, rows, lane_bits):
-        self.store, self.serve = PlaneStore(rows, lane_bits), ServeStage(rows, max(1, (rows - 1).bit_length()), lane_bits)
+        self.store, self.serve = PlaneStore(rows, lane_bits), ServeStage(rows, max(1, (rows - 1).bit_length()), lane_bits, READ_LATENCY)
         super().__init__({})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.store, m.submodules.serve = store, serve = self.store, self.serve
-        m.d.comb += [store.r_en.eq(serve.r_en), store.r_row.eq(serve.r_row), store.r_first.eq(serve.r_first),
+        m.d.comb += [store.r_row.eq(serve.r_row), store.r_first.eq(serve.r_first),
                      store.r_col.eq(serve.r_col), serve.r_spans.eq(store.r_spans)]
         return m
 
@@ -59,10 +59,13 @@ def test_every_line_of_a_view_is_served_from_its_entry(lane_bits, k, cap):
                 ctx.set(getattr(serve.queue.payload, name), value)
             ctx.set(serve.queue.valid, 1)
             if line == 0:                                            # no planes yet: the response waits
-                for _ in range(3):
+                await ctx.tick()                                     # (taken into the head register)
+                ctx.set(serve.queue.valid, 0)
+                for _ in range(8):
                     await ctx.tick()
-                    assert not ctx.get(serve.queue.ready) and not ctx.get(serve.drs.valid)
+                    assert not ctx.get(serve.queue.ready) and not ctx.get(serve.drs.valid) and not ctx.get(serve.served)
                 ctx.set(serve.arrived[row], ((1 << used) - 1) << col)
+                continue
             await ctx.tick().until(serve.queue.ready)
         ctx.set(serve.queue.valid, 0)
 
