@@ -204,12 +204,23 @@ class SmartQuantController(wiring.Component):
                      registers.line_served.eq(serve.line_served), registers.line_view.eq(serve.line_view)]
 
         # --- sequencer ------------------------------------------------------------------------
-        cmd = decoder.o.payload
+        # The command stage: the decoded command waits here while the plane pool looks its group up
+        # (registered); the sequencer decides on both in the next cycle.
+        cmd = Signal(decoder.o.payload.shape(), reset_less=True)
+        cmd_valid = Signal()
+        consumed = Signal()                      # the sequencer finished the command
+        in_command = Signal()                    # the FSM is in COMMAND
+        flush_lookup = Signal()                  # ... in a state that looks the flush group up
+        load = Signal()
+        m.d.comb += [load.eq(in_command & (~cmd_valid | consumed)), decoder.o.ready.eq(load),
+                     pool.load.eq(load), pool.load_group.eq(decoder.o.payload.group),
+                     pool.hold_group.eq(Mux(flush_lookup, combiner.group, cmd.group))]
+        with m.If(load):
+            m.d.sync += [cmd_valid.eq(decoder.o.valid), cmd.eq(decoder.o.payload)]
         flushing = Signal()
         flush_requested = Signal()
         with m.If(registers.flush):
             m.d.sync += flush_requested.eq(1)
-        m.d.comb += pool.group.eq(Mux(flushing, combiner.group, cmd.group))
         entry = pool.entry
 
         # A hit keeps the latched cap; a new entry latches the command's (or first write's) cap.
@@ -247,28 +258,29 @@ class SmartQuantController(wiring.Component):
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
+                m.d.comb += in_command.eq(1)
                 # A requested flush waits for a gap between commands.
-                with m.If(flush_requested & ~decoder.o.valid):
+                with m.If(flush_requested & ~cmd_valid):
                     m.d.sync += flush_requested.eq(0)
                     with m.If(combiner.mask != 0):
-                        m.next = "FLUSH_ALLOCATE"
-                with m.Elif(decoder.o.valid & (cmd.cause != ErrorCause.NONE)):
+                        m.next = "FLUSH_LOOKUP"
+                with m.Elif(cmd_valid & (cmd.cause != ErrorCause.NONE)):
                     with m.If(cmd.write & ndr_fifo.w_rdy):
-                        m.d.comb += [ndr_fifo.w_en.eq(1), decoder.o.ready.eq(1), error_event.eq(cmd.cause)]
+                        m.d.comb += [ndr_fifo.w_en.eq(1), consumed.eq(1), error_event.eq(cmd.cause)]
                     with m.If(~cmd.write & serve_fifo.w_rdy):
-                        m.d.comb += [serve_fifo.w_en.eq(1), serve_in.poison.eq(1), decoder.o.ready.eq(1),
+                        m.d.comb += [serve_fifo.w_en.eq(1), serve_in.poison.eq(1), consumed.eq(1),
                                      error_event.eq(cmd.cause)]
-                with m.Elif(decoder.o.valid & cmd.write):
+                with m.Elif(cmd_valid & cmd.write):
                     with m.If((combiner.mask != 0) & (combiner.group != cmd.group)):
-                        m.next = "FLUSH_ALLOCATE"
+                        m.next = "FLUSH_LOOKUP"
                     with m.Elif(ndr_fifo.w_rdy):
-                        m.d.comb += [ndr_fifo.w_en.eq(1), decoder.o.ready.eq(1), registers.host_write.eq(1),
+                        m.d.comb += [ndr_fifo.w_en.eq(1), consumed.eq(1), registers.host_write.eq(1),
                                      combiner.write.eq(1)]
                         with m.If((combiner.mask | line_bit) == _FULL):
-                            m.next = "FLUSH_ALLOCATE"
-                with m.Elif(decoder.o.valid):
+                            m.next = "FLUSH_LOOKUP"
+                with m.Elif(cmd_valid):
                     with m.If((combiner.mask != 0) & (combiner.group == cmd.group)):
-                        m.next = "FLUSH_ALLOCATE"
+                        m.next = "FLUSH_LOOKUP"
                     # One read per cycle: find or take the entry, queue the fetch and the response.
                     with m.Elif(grow):
                         with m.If(pool.fits | (pool.can_evict & pool.fits_evicting)):
@@ -278,7 +290,7 @@ class SmartQuantController(wiring.Component):
                                              pool.w_cap.eq(cap), pool.w_fetched.eq(used),
                                              pool.w_last.eq(pushed), serve_fifo.w_en.eq(1),
                                              serve_in.row.eq(pool.new_row), serve_in.col.eq(pool.new_col),
-                                             decoder.o.ready.eq(1)]
+                                             consumed.eq(1)]
                         with m.Elif(pool.can_evict):
                             m.d.comb += pool.evict.eq(1)
                     with m.Elif(serve_fifo.w_rdy & (job_fifo.w_rdy | (used <= entry.fetched))):
@@ -287,12 +299,17 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += [pool.update.eq(1), pool.w_last.eq(pushed),
                                      pool.w_fetched.eq(Mux(used > entry.fetched, used, entry.fetched)),
                                      serve_fifo.w_en.eq(1), serve_in.row.eq(entry.row), serve_in.col.eq(entry.col),
-                                     decoder.o.ready.eq(1)]
+                                     consumed.eq(1)]
+
+            with m.State("FLUSH_LOOKUP"):
+                # The pool looks the flush group up (the result is there in the next cycle).
+                m.d.comb += [flushing.eq(1), flush_lookup.eq(1)]
+                m.next = "FLUSH_ALLOCATE"
 
             with m.State("FLUSH_ALLOCATE"):
                 # An 8-slot entry for the group: a hit on one once no queued response reads it,
                 # else a new one; a partial group fetches the planes the entry lacks.
-                m.d.comb += flushing.eq(1)
+                m.d.comb += [flushing.eq(1), flush_lookup.eq(1)]
                 with m.If(~grow):
                     with m.If(~pool.entry_busy & job_fifo.w_rdy):
                         with m.If(partial):
@@ -370,7 +387,7 @@ class SmartQuantController(wiring.Component):
                         m.next = "FLUSH_READ"
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & ~cmd_valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
                             & ~responses.busy & ~job_fifo.r_rdy & (issuer.in_flight == 0) & ~flushing
                             & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)

@@ -8,8 +8,12 @@ tag table of ``T`` pointers indexed by ``group mod T``. The data lives in the pl
 sits, the planes fetched and the sequence number of the latest response that reads it, and
 one *arrived* bit per slot.
 
-Everything the sequencer decides on is combinational from the lookup key and the ring state;
-updates take effect at the next clock edge.
+The lookup is registered: the key chosen in one cycle (``load_group`` or ``hold_group``) is
+looked up at its end, and the result (``group``, ``hit``, ``entry``) is what the sequencer
+decides on in the next, as if looked up at its start: this cycle's allocation or update is
+forwarded into the registered result. So the path from the tag table through the records ends
+at a register, and the decision starts from one. Placement is combinational from the ring
+state; updates take effect at the next clock edge.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -64,8 +68,11 @@ class PlanePoolTable(wiring.Component):
 
     Members
     -------
-    group : In(group_width)
-        Lookup key (the group a command addresses).
+    load_group, hold_group : In(group_width), with ``load`` : In(1)
+        The key of the next cycle's lookup: ``load_group`` when ``load``, else ``hold_group``.
+    group : Out(group_width)
+        The key of this cycle's lookup (the key chosen in the previous cycle); allocations are
+        for it.
     hit : Out(1)
         ``group`` has an entry: the tag table's pointer names an entry in the ring holding it.
     entry : Out(PoolEntryLayout)
@@ -105,7 +112,8 @@ class PlanePoolTable(wiring.Component):
         self.group_width = group_width
         self.entry_layout = PoolEntryLayout(group_width, g.row_bits)
         super().__init__({
-            "group": In(group_width), "hit": Out(1), "entry": Out(self.entry_layout), "entry_busy": Out(1),
+            "load_group": In(group_width), "hold_group": In(group_width), "load": In(1),
+            "group": Out(group_width), "hit": Out(1), "entry": Out(self.entry_layout), "entry_busy": Out(1),
             "size": In(2), "fits": Out(1), "fits_evicting": Out(1), "new_row": Out(g.row_bits), "new_col": Out(3),
             "can_evict": Out(1), "pushed": In(SEQUENCE_BITS), "served": In(SEQUENCE_BITS),
             "evict": In(1), "allocate": In(1), "update": In(1),
@@ -120,10 +128,9 @@ class PlanePoolTable(wiring.Component):
         g = self.geometry
         m.submodules.table = table = Memory(shape=g.id_bits, depth=g.table_size, init=[])
         m.submodules.records = records = Memory(shape=self.entry_layout, depth=g.table_size, init=[])
-        table_read, table_write = table.read_port(domain="comb"), table.write_port()
-        lookup, oldest = records.read_port(domain="comb"), records.read_port(domain="comb")
+        table_write, record_write = table.write_port(), records.write_port()
+        oldest = records.read_port(domain="comb")
         second = records.read_port(domain="comb")          # the next-oldest entry
-        record_write = records.write_port()
 
         tail = Signal(g.id_bits)                      # id of the oldest entry
         count = Signal(range(g.slots + 1))            # entries in the ring
@@ -132,13 +139,34 @@ class PlanePoolTable(wiring.Component):
         def in_use(last):
             return (last - self.served)[:SEQUENCE_BITS] < (self.pushed - self.served)[:SEQUENCE_BITS]
 
-        # Lookup: the tag table's pointer, then the entry it names, live and holding the group.
+        # Lookup, registered: both candidate keys read the tag table's pointer and the entry it
+        # names; this cycle's writes are forwarded; `load` picks the candidate last.
         index_bits = min(g.id_bits, self.group_width)
-        entry_id = Signal(g.id_bits)
-        m.d.comb += [table_read.addr.eq(self.group[:index_bits]), entry_id.eq(table_read.data),
-                     lookup.addr.eq(entry_id), self.entry.eq(lookup.data),
-                     self.hit.eq(((entry_id - tail)[:g.id_bits] < count) & (lookup.data.group == self.group)),
-                     self.entry_busy.eq(in_use(lookup.data.last)),
+        entry_id = Signal(g.id_bits)                  # this cycle's lookup: the pointer, the entry, a match
+        record = Signal(self.entry_layout)
+        match = Signal()
+        written = Signal(self.entry_layout)           # this cycle's record write (below)
+        new_id = Signal(g.id_bits)
+        candidates = []
+        for name, key in (("load", self.load_group), ("hold", self.hold_group)):
+            table_read = table.read_port(domain="comb")
+            record_read = records.read_port(domain="comb")
+            pointer = Signal(g.id_bits, name=f"{name}_pointer")
+            m.d.comb += [table_read.addr.eq(key[:index_bits]), pointer.eq(table_read.data), record_read.addr.eq(pointer)]
+            allocated_here = Signal(name=f"{name}_allocated_here")   # this cycle's allocation takes the key's index
+            rewritten = Signal(name=f"{name}_rewritten")            # ... or rewrites the entry the pointer names
+            m.d.comb += [allocated_here.eq(self.allocate & (key[:index_bits] == self.group[:index_bits])),
+                         rewritten.eq(record_write.en & (pointer == record_write.addr))]
+            looked_up = Signal(self.entry_layout, name=f"{name}_record")
+            m.d.comb += looked_up.eq(Mux(allocated_here | rewritten, written, record_read.data))
+            candidates.append((Mux(allocated_here, new_id, pointer), looked_up, looked_up.group == key, key))
+        (load_id, load_record, load_match, _), (hold_id, hold_record, hold_match, _) = candidates
+        m.d.sync += [entry_id.eq(Mux(self.load, load_id, hold_id)), record.eq(Mux(self.load, load_record, hold_record)),
+                     match.eq(Mux(self.load, load_match, hold_match)),
+                     self.group.eq(Mux(self.load, self.load_group, self.hold_group))]
+        m.d.comb += [self.entry.eq(record),
+                     self.hit.eq(((entry_id - tail)[:g.id_bits] < count) & match),
+                     self.entry_busy.eq(in_use(record.last)),
                      self.empty.eq(count == 0)]
 
         # Placement: the first multiple of the size at or after the head, before the oldest entry.
@@ -169,19 +197,17 @@ class PlanePoolTable(wiring.Component):
                      self.can_evict.eq((count != 0) & ~in_use(oldest.data.last))]
 
         # Ring updates.
-        new_id = Signal(g.id_bits)
         m.d.comb += new_id.eq(tail + count)
         with m.If(self.evict):
             m.d.sync += tail.eq(tail + 1)
         with m.If(self.allocate):
             m.d.sync += head.eq(end)
         m.d.sync += count.eq(count + self.allocate - self.evict)
-        written = Signal(self.entry_layout)
         with m.If(self.allocate):
             m.d.comb += [written.group.eq(self.group), written.row.eq(self.new_row), written.col.eq(self.new_col),
                          written.size.eq(self.size), written.cap.eq(self.w_cap)]
         with m.Else():
-            m.d.comb += written.eq(lookup.data)
+            m.d.comb += written.eq(record)
         m.d.comb += [written.fetched.eq(self.w_fetched), written.last.eq(self.w_last),
                      record_write.addr.eq(Mux(self.allocate, new_id, entry_id)),
                      record_write.data.eq(written),

@@ -1,7 +1,8 @@
 """hdl.smartquant.plane_pool.PlanePoolTable against golden.bitplane.PlanePool, in Amaranth's simulator.
 
 Random commands (a group and the planes it needs) drive both: every lookup, placement and
-eviction must agree, and the arrival bits of a new entry start clear.
+eviction must agree, and the arrival bits of a new entry start clear. The lookup is registered:
+a key set in one cycle is answered in the next, with that cycle's own writes forwarded.
 """
 
 import numpy as np
@@ -36,7 +37,9 @@ def test_lookup_placement_and_eviction_follow_the_golden_pool(rows, seed):
 
     async def bench(ctx):
         for group, planes in commands:
-            ctx.set(dut.group, group)
+            ctx.set(dut.hold_group, group)
+            await ctx.tick()                                        # looked up
+            assert ctx.get(dut.group) == group
             ctx.set(dut.size, code(planes))
             want = golden.find(group)
             assert ctx.get(dut.hit) == (want is not None), (group, planes)
@@ -75,7 +78,8 @@ def test_an_entry_read_by_a_queued_response_is_not_evicted():
     dut = PlanePoolTable(GROUP_WIDTH, 1)
 
     async def bench(ctx):
-        ctx.set(dut.group, 5)
+        ctx.set(dut.hold_group, 5)
+        await ctx.tick()
         ctx.set(dut.size, 3)                                         # a whole row
         ctx.set(dut.allocate, 1)
         ctx.set(dut.w_last, 0)                                       # read by response 0
@@ -86,8 +90,36 @@ def test_an_entry_read_by_a_queued_response_is_not_evicted():
         assert not ctx.get(dut.fits) and not ctx.get(dut.can_evict)
         ctx.set(dut.served, 1)                                       # answered: free again
         assert not ctx.get(dut.entry_busy) and ctx.get(dut.can_evict) and ctx.get(dut.fits_evicting)
-        ctx.set(dut.group, 5 + 8)                                    # same tag-table index, other group
+        ctx.set(dut.hold_group, 5 + 8)                               # same tag-table index, other group
+        await ctx.tick()
         assert not ctx.get(dut.hit)
+
+
+def test_the_registered_lookup_sees_the_allocation_of_its_own_cycle():
+    """A key loaded while the entry for it (or for its tag-table index) is being allocated."""
+    dut = PlanePoolTable(GROUP_WIDTH, 2)
+
+    async def bench(ctx):
+        ctx.set(dut.hold_group, 3)
+        await ctx.tick()
+        ctx.set(dut.size, 0)
+        ctx.set(dut.allocate, 1)                                     # group 3 at slot 0 ...
+        ctx.set(dut.w_cap, 5)
+        ctx.set(dut.load, 1)
+        ctx.set(dut.load_group, 3)                                   # ... while group 3 is looked up again
+        await ctx.tick()
+        ctx.set(dut.allocate, 0)
+        assert ctx.get(dut.hit) and ctx.get(dut.entry.cap) == 5
+        ctx.set(dut.w_fetched, 1)
+        ctx.set(dut.w_last, 7)
+        ctx.set(dut.update, 1)                                       # an update forwarded likewise
+        ctx.set(dut.load_group, 3 + 16)                              # same index: the key of another group
+        await ctx.tick()
+        ctx.set(dut.update, 0)
+        assert not ctx.get(dut.hit)
+        ctx.set(dut.load_group, 3)
+        await ctx.tick()
+        assert ctx.get(dut.hit) and ctx.get(dut.entry.last) == 7 and ctx.get(dut.entry.fetched) == 1
 
     run(dut, bench)
 
