@@ -233,10 +233,20 @@ class SmartQuantController(wiring.Component):
             m.d.sync += [keeping.eq(1), kept_cap.eq(entry.cap)]
         with m.If(pool.allocate):
             m.d.sync += keeping.eq(0)
-        m.d.comb += [cap.eq(Mux(keeping, kept_cap, Mux(pool.hit, entry.cap, Mux(flushing, combiner.cap, cmd.cap)))),
-                     used.eq(Mux(flushing, PLANES, Mux(cmd.k < cap, cmd.k, cap)))]
+        m.d.comb += cap.eq(Mux(keeping, kept_cap, Mux(pool.hit, entry.cap, Mux(flushing, combiner.cap, cmd.cap))))
+        # used = min(k, cap) (8 for a flush), its size and whether the entry must grow: worked out
+        # for each source of the cap from registers, the lookup's hit choosing last.
+        options = {}
+        for name, source in (("kept", kept_cap), ("hit", entry.cap), ("new", cmd.cap)):
+            planes, code = Signal(4, name=f"used_{name}"), Signal(2, name=f"size_{name}")
+            m.d.comb += [planes.eq(Mux(cmd.k < source, cmd.k, source)), code.eq(size_code(planes))]
+            options[name] = (planes, code, code > entry.size)
         grow = Signal()                          # a new entry: not found, or too small
-        m.d.comb += [pool.size.eq(size_code(used)), grow.eq(~pool.hit | (pool.size > entry.size))]
+        with m.If(flushing):
+            m.d.comb += [used.eq(PLANES), pool.size.eq(3), grow.eq(~pool.hit | (entry.size != 3))]
+        with m.Else():
+            picked = Mux(keeping, Cat(*options["kept"]), Mux(pool.hit, Cat(*options["hit"]), Cat(*options["new"])))
+            m.d.comb += [Cat(used, pool.size).eq(picked[:6]), grow.eq(~pool.hit | picked[6])]
         partial = Signal()
         m.d.comb += partial.eq(combiner.mask != _FULL)
 

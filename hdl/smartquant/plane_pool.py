@@ -133,6 +133,7 @@ class PlanePoolTable(wiring.Component):
         second = records.read_port(domain="comb")          # the next-oldest entry
 
         tail = Signal(g.id_bits)                      # id of the oldest entry
+        tail_next = Signal(g.id_bits, init=1 % g.table_size)   # ... and of the one after it
         count = Signal(range(g.slots + 1))            # entries in the ring
         head = Signal(range(g.slots))                 # slot after the newest entry
 
@@ -140,7 +141,9 @@ class PlanePoolTable(wiring.Component):
             return (last - self.served)[:SEQUENCE_BITS] < (self.pushed - self.served)[:SEQUENCE_BITS]
 
         # Lookup, registered: both candidate keys read the tag table's pointer and the entry it
-        # names; this cycle's writes are forwarded; `load` picks the candidate last.
+        # names, this cycle's writes forwarded, each into its own registers; `load`, registered
+        # too, picks between them in the next cycle (a multiplexer before the registers would let
+        # synthesis fold the two reads into one whose address waits for `load`).
         index_bits = min(g.id_bits, self.group_width)
         entry_id = Signal(g.id_bits)                  # this cycle's lookup: the pointer, the entry, a match
         record = Signal(self.entry_layout)
@@ -159,11 +162,15 @@ class PlanePoolTable(wiring.Component):
                          rewritten.eq(record_write.en & (pointer == record_write.addr))]
             looked_up = Signal(self.entry_layout, name=f"{name}_record")
             m.d.comb += looked_up.eq(Mux(allocated_here | rewritten, written, record_read.data))
-            candidates.append((Mux(allocated_here, new_id, pointer), looked_up, looked_up.group == key, key))
-        (load_id, load_record, load_match, _), (hold_id, hold_record, hold_match, _) = candidates
-        m.d.sync += [entry_id.eq(Mux(self.load, load_id, hold_id)), record.eq(Mux(self.load, load_record, hold_record)),
-                     match.eq(Mux(self.load, load_match, hold_match)),
-                     self.group.eq(Mux(self.load, self.load_group, self.hold_group))]
+            registered = (Signal(g.id_bits, name=f"{name}_id"), Signal(self.entry_layout, name=f"{name}_entry"),
+                          Signal(name=f"{name}_match"), Signal(self.group_width, name=f"{name}_group"))
+            m.d.sync += [registered[0].eq(Mux(allocated_here, new_id, pointer)), registered[1].eq(looked_up),
+                         registered[2].eq(looked_up.group == key), registered[3].eq(key)]
+            candidates.append(registered)
+        loaded = Signal()
+        m.d.sync += loaded.eq(self.load)
+        for picked, (from_load, from_hold) in zip((entry_id, record, match, self.group), zip(*candidates)):
+            m.d.comb += picked.eq(Mux(loaded, from_load, from_hold))
         m.d.comb += [self.entry.eq(record),
                      self.hit.eq(((entry_id - tail)[:g.id_bits] < count) & match),
                      self.entry_busy.eq(in_use(record.last)),
@@ -172,7 +179,7 @@ class PlanePoolTable(wiring.Component):
         # Placement: the first multiple of the size at or after the head, before the oldest entry.
         # Worked out for all four sizes at once from the ring state alone, so the command's size
         # (known late, after the lookup) only selects among them.
-        m.d.comb += [oldest.addr.eq(tail), second.addr.eq(tail + 1)]
+        m.d.comb += [oldest.addr.eq(tail), second.addr.eq(tail_next)]
 
         def room_before(record):
             """Free slots from the head to the entry ``record`` (0 when the head has reached it)."""
@@ -199,7 +206,7 @@ class PlanePoolTable(wiring.Component):
         # Ring updates.
         m.d.comb += new_id.eq(tail + count)
         with m.If(self.evict):
-            m.d.sync += tail.eq(tail + 1)
+            m.d.sync += [tail.eq(tail_next), tail_next.eq(tail_next + 1)]
         with m.If(self.allocate):
             m.d.sync += head.eq(end)
         m.d.sync += count.eq(count + self.allocate - self.evict)
