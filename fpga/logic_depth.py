@@ -78,14 +78,21 @@ def analyse(netlist: dict, top: int = 10) -> list[tuple[int, list[str]]]:
     outputs = defaultdict(list)
     for bit, cell in drivers.items():
         outputs[cell].append(bit)
-    out = []
-    for d, name, port, path in ends[:top]:
+    out, registers = [], set()
+    for d, name, port, path in ends:
+        # One line per register (its Q net's name) or memory: its deepest input.
+        register = next((names[b] for b in outputs[name] if b in names), name)
+        if register in registers:
+            continue
+        registers.add(register)
+        if len(out) == top:
+            break
         steps = []
         for cell in path:
             net = next((names[b] for b in outputs[cell] if b in names), cells[cell]["type"])
             if not steps or steps[-1] != net:
                 steps.append(net)
-        out.append((d, [f"{name}.{port}"] + steps))
+        out.append((d, [f"{register} ({cells[name]['type']}.{port})"] + steps))
     return out
 
 

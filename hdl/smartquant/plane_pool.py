@@ -129,11 +129,10 @@ class PlanePoolTable(wiring.Component):
         m.submodules.table = table = Memory(shape=g.id_bits, depth=g.table_size, init=[])
         m.submodules.records = records = Memory(shape=self.entry_layout, depth=g.table_size, init=[])
         table_write, record_write = table.write_port(), records.write_port()
-        oldest = records.read_port(domain="comb")
-        second = records.read_port(domain="comb")          # the next-oldest entry
 
         tail = Signal(g.id_bits)                      # id of the oldest entry
-        tail_next = Signal(g.id_bits, init=1 % g.table_size)   # ... and of the one after it
+        tail_next = Signal(g.id_bits, init=1 % g.table_size)   # ... and of the next two
+        tail_after = Signal(g.id_bits, init=2 % g.table_size)
         count = Signal(range(g.slots + 1))            # entries in the ring
         head = Signal(range(g.slots))                 # slot after the newest entry
 
@@ -179,15 +178,32 @@ class PlanePoolTable(wiring.Component):
         # Placement: the first multiple of the size at or after the head, before the oldest entry.
         # Worked out for all four sizes at once from the ring state alone, so the command's size
         # (known late, after the lookup) only selects among them.
-        m.d.comb += [oldest.addr.eq(tail), second.addr.eq(tail_next)]
+        # The oldest two entries' base slots (and the oldest's `last`) come from registers: each
+        # cycle the records at the tail and the two after it are read, this cycle's write
+        # forwarded, each into its own register, and the registered `evict` picks (the ring has
+        # moved on by then).
+        front = []
+        for name, address in (("at_tail", tail), ("after_tail", tail_next), ("two_after_tail", tail_after)):
+            port = records.read_port(domain="comb")
+            base_reg, last_reg = Signal(g.id_bits, name=f"{name}_base"), Signal(SEQUENCE_BITS, name=f"{name}_last")
+            rewritten = record_write.en & (record_write.addr == address)
+            source = Signal(self.entry_layout, name=f"{name}_record")
+            m.d.comb += [port.addr.eq(address), source.eq(Mux(rewritten, written, port.data))]
+            m.d.sync += [base_reg.eq(Cat(source.col, source.row)), last_reg.eq(source.last)]
+            front.append((base_reg, last_reg))
+        evicted = Signal()
+        m.d.sync += evicted.eq(self.evict)
+        oldest_base, oldest_last, second_base = Signal(g.id_bits), Signal(SEQUENCE_BITS), Signal(g.id_bits)
+        m.d.comb += [oldest_base.eq(Mux(evicted, front[1][0], front[0][0])),
+                     oldest_last.eq(Mux(evicted, front[1][1], front[0][1])),
+                     second_base.eq(Mux(evicted, front[2][0], front[1][0]))]
 
-        def room_before(record):
-            """Free slots from the head to the entry ``record`` (0 when the head has reached it)."""
-            entry_base = Cat(record.col, record.row)
+        def room_before(entry_base):
+            """Free slots from the head to an entry's base slot (0 when the head has reached it)."""
             return Mux(entry_base >= head, entry_base - head, entry_base + g.slots - head)
 
         room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
-        m.d.comb += [room.eq(room_before(oldest.data)), room_evicting.eq(room_before(second.data))]
+        m.d.comb += [room.eq(room_before(oldest_base)), room_evicting.eq(room_before(second_base))]
         base, end = Signal(range(g.slots)), Signal(range(g.slots))
         for z in range(4):
             aligned = (head + (1 << z) - 1) & ~((1 << z) - 1)
@@ -201,12 +217,12 @@ class PlanePoolTable(wiring.Component):
             with m.If(self.size == z):
                 m.d.comb += [base.eq(base_z), end.eq(end_z), self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
         m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3]),
-                     self.can_evict.eq((count != 0) & ~in_use(oldest.data.last))]
+                     self.can_evict.eq((count != 0) & ~in_use(oldest_last))]
 
         # Ring updates.
         m.d.comb += new_id.eq(tail + count)
         with m.If(self.evict):
-            m.d.sync += [tail.eq(tail_next), tail_next.eq(tail_next + 1)]
+            m.d.sync += [tail.eq(tail_next), tail_next.eq(tail_after), tail_after.eq(tail_after + 1)]
         with m.If(self.allocate):
             m.d.sync += head.eq(end)
         m.d.sync += count.eq(count + self.allocate - self.evict)
