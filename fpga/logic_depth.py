@@ -4,7 +4,8 @@
 JSON netlist of the flow (``--config NAME`` synthesizes one of the flow's configurations first,
 into ``fpga/build/depth/NAME/``, in a few minutes) and counts, for every flip-flop or memory input, the logic cells on the
 longest path from a flip-flop, memory or port: a LUT4, a PFU multiplexer or a whole carry chain
-(CCU2C cells joined by their carries) counts one level, a distributed-RAM read one. It prints the
+(CCU2C cells joined by their carries) counts one level, a distributed-RAM read one, an
+unregistered multiplier six. It prints the
 deepest endpoints with the named nets (Amaranth signal names) the path passes through. A
 routed critical path needs nextpnr; this finds candidates in seconds.
 """
@@ -18,7 +19,8 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-SEQUENTIAL = {"TRELLIS_FF", "DP16KD", "MULT18X18D", "TRELLIS_IO", "DCCA", "EHXPLLL"}
+SEQUENTIAL = {"TRELLIS_FF", "DP16KD", "TRELLIS_IO", "DCCA", "EHXPLLL"}
+MULTIPLIER_LEVELS = 6          # an unregistered MULT18X18D: about 3.9 ns, some six LUT levels
 LOGIC = {"LUT4", "PFUMX", "L6MUX21", "CCU2C", "TRELLIS_DPR16X4"}
 OUTPUT_PORTS = {"Z", "Q", "S0", "S1", "COUT", "DO0", "DO1", "DO2", "DO3", "O"}
 
@@ -45,10 +47,21 @@ def analyse(netlist: dict, top: int = 10) -> list[tuple[int, list[str]]]:
                     if isinstance(bit, int) and bit in drivers:
                         yield port, drivers[bit]
 
+    def registered(cell) -> bool:
+        """A multiplier whose inputs or output are registered starts and ends paths."""
+        params = cell.get("parameters", {})
+        return any(str(params.get(p, "NONE")) != "NONE" for p in ("REG_INPUTA_CLK", "REG_OUTPUT_CLK"))
+
+    def combinational(cell) -> bool:
+        return cell["type"] in LOGIC or (cell["type"] == "MULT18X18D" and not registered(cell))
+
+    def sequential(cell) -> bool:
+        return cell["type"] in SEQUENTIAL or (cell["type"] == "MULT18X18D" and registered(cell))
+
     @lru_cache(maxsize=None)
     def depth(name) -> tuple[int, tuple[str, ...]]:
         cell = cells[name]
-        if cell["type"] not in LOGIC:
+        if not combinational(cell):
             return 0, ()
         best = (0, ())
         for port, driver in inputs(name):
@@ -57,13 +70,13 @@ def analyse(netlist: dict, top: int = 10) -> list[tuple[int, list[str]]]:
                 d -= 1                                        # a carry chain is one level
             if d > best[0]:
                 best = (d, path)
-        return best[0] + 1, best[1] + (name,)
+        return best[0] + (MULTIPLIER_LEVELS if cell["type"] == "MULT18X18D" else 1), best[1] + (name,)
 
     import sys
     sys.setrecursionlimit(100_000)
     ends = []
     for name, cell in cells.items():
-        if cell["type"] in SEQUENTIAL:
+        if sequential(cell):
             for port, driver in inputs(name):
                 d, path = depth(driver)
                 ends.append((d, name, port, path))
