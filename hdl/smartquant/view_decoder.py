@@ -1,9 +1,12 @@
-"""Host line address -> (view k, group, line), region cap and error cause; one register stage.
+"""Host line address -> (view k, group, line), region cap and error cause; two register stages.
 
 Implements :meth:`golden.bitplane.ViewMap.decode` for line addresses: the view is
 the address bits above ``log2(stride)``, the index below them; ``group = index // k``
 is computed as ``(index * m_k) >> s_k`` with a reciprocal that is exact for every
-index (Granlund and Montgomery), ``line = index - group * k``.
+index (Granlund and Montgomery), ``line = index - group * k``. The constant products are
+sums of shifted copies (:func:`hdl.lut_product.times_constant`), no multiplier. The first stage
+registers the group and a copy of the region table as it is when the command is taken (the cap
+is the one in force at acceptance); the second the line, the cap and the error cause.
 """
 
 from amaranth.hdl import Module, Signal
@@ -12,6 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import GROUP, LINE_BYTES, PLANES
 
+from ..lut_product import times_constant
 from .cxl_mem import ADDRESS_BITS, LINE_BITS, TAG_BITS, ReqOpcode, RwDOpcode
 
 __all__ = ["ErrorCause", "HostCommandLayout", "RegionLayout", "DecodedCommandLayout", "ViewDecoder",
@@ -62,8 +66,17 @@ class DecodedCommandLayout(data.StructLayout):
             "cap": 4, "address": ADDRESS_BITS, "data": LINE_BITS})
 
 
+class _DividedLayout(data.StructLayout):
+    """The first stage's register: the command, its group, whether the index lies in its view, and
+    the region table as it was when the command was taken (the cap is the one of that moment)."""
+
+    def __init__(self, index_width: int, n_regions: int):
+        super().__init__({"command": HostCommandLayout, "group": index_width, "in_view": 1,
+                          "regions": data.ArrayLayout(RegionLayout, n_regions)})
+
+
 class ViewDecoder(wiring.Component):
-    """Decode one host command per cycle (registered output, ready when the register is free).
+    """Decode one host command per cycle (two register stages; ready while the first is free or moves).
 
     Parameters
     ----------
@@ -93,29 +106,41 @@ class ViewDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        cmd = self.i.payload
+        # --- stage 1: the group ----------------------------------------------------------------
+        first = Signal(_DividedLayout(self.index_width, self.n_regions), reset_less=True)
+        first_valid = Signal()
+        first_moves = Signal()                   # the second stage takes the first's command
+        arriving = self.i.payload.address[:self.index_width]
+        group_in, in_view_in = Signal(self.index_width), Signal()
+        with m.Switch(self.i.payload.address[self.index_width:][:3]):
+            for d in range(1, PLANES + 1):
+                with m.Case(d - 1):
+                    mult, shift = reciprocal(d, self.index_width)
+                    m.d.comb += [group_in.eq(times_constant(arriving, mult) >> shift),
+                                 in_view_in.eq(arriving < self.n_groups * d)]
+        m.d.comb += self.i.ready.eq(~first_valid | first_moves)
+        with m.If(self.i.ready):
+            m.d.sync += [first_valid.eq(self.i.valid), first.command.eq(self.i.payload), first.group.eq(group_in),
+                         first.in_view.eq(in_view_in), first.regions.eq(self.regions)]
+
+        # --- stage 2: line, cap, cause -----------------------------------------------------------
+        cmd, group, in_view = first.command, first.group, first.in_view
         view = cmd.address[self.index_width:]
         index = cmd.address[:self.index_width]
         view_bits = view[:3]
         k = Signal(4)
         m.d.comb += k.eq(view_bits + 1)
-
-        group = Signal(self.index_width)
-        in_view = Signal()
+        line = Signal(3)
         with m.Switch(view_bits):
             for d in range(1, PLANES + 1):
                 with m.Case(d - 1):
-                    mult, shift = reciprocal(d, self.index_width)
-                    m.d.comb += [group.eq((index * mult) >> shift),
-                                 in_view.eq(index < self.n_groups * d)]
-        line = Signal(3)
-        m.d.comb += line.eq(index - group * k)
+                    m.d.comb += line.eq(index - times_constant(group, d))
         inside = Signal()
         m.d.comb += inside.eq((view < PLANES) & in_view)
 
         cap = Signal(4, init=PLANES)
         for region in reversed(range(self.n_regions)):          # the lowest matching entry wins
-            entry = self.regions[region]
+            entry = first.regions[region]
             with m.If((entry.base <= group) & (group < entry.limit)):
                 m.d.comb += cap.eq(entry.cap)
 
@@ -132,10 +157,10 @@ class ViewDecoder(wiring.Component):
                 m.d.comb += cause.eq(ErrorCause.RANGE)
 
         out = Signal(self.o.payload.shape(), reset_less=True)      # only `valid` needs a reset
-        m.d.comb += [self.o.payload.eq(out), self.i.ready.eq(~self.o.valid | self.o.ready)]
-        with m.If(self.i.ready):
-            m.d.sync += self.o.valid.eq(self.i.valid)
-            with m.If(self.i.valid):
+        m.d.comb += [self.o.payload.eq(out), first_moves.eq(~self.o.valid | self.o.ready)]
+        with m.If(first_moves):
+            m.d.sync += self.o.valid.eq(first_valid)
+            with m.If(first_valid):
                 m.d.sync += [out.write.eq(cmd.write), out.cause.eq(cause), out.tag.eq(cmd.tag),
                              out.k.eq(k), out.group.eq(group), out.line.eq(line), out.cap.eq(cap),
                              out.address.eq(cmd.address), out.data.eq(cmd.data)]
