@@ -108,7 +108,8 @@ CONFIGS = [
     # The memory controller at two sizes. The 512-bit corner turn (one line per cycle) did not
     # route on an ECP5-85F within an hour (docs/measurements.md); narrower lanes do.
     *[Config(f"smartquant-g{groups}-r{rows}-l{lane}", partial(_smartquant, groups, rows, lane),
-             {"n_groups": groups, "pool_rows": rows, "lane_bits": lane}, dsp=True)
+             {"n_groups": groups, "pool_rows": rows, "lane_bits": lane}, dsp=True,
+             nextpnr_args=("--router", "router2"))    # router1 did not converge within an hour (congestion)
       for groups, rows, lane in ((16, 8, 64), (64, 8, 128))],
 ]
 
