@@ -149,6 +149,13 @@ class SmartQuantController(wiring.Component):
         serve_layout = ServeLayout(geometry.row_bits)
         m.submodules.serve_fifo = serve_fifo = SyncFIFO(width=serve_layout.size, depth=self.response_depth)
         m.submodules.ndr_fifo = ndr_fifo = SyncFIFO(width=TAG_BITS, depth=self.response_depth)
+        # A write's 512 data bits skip the decoder and the command stage: queued in order as the
+        # arbiter takes the write, taken when the sequencer finishes it (at most three commands
+        # are between the two, so four entries never fill). The pipeline's registers and their
+        # enables stay narrow.
+        m.submodules.write_data = write_data = SyncFIFO(width=LINE_BITS, depth=4)
+        m.d.comb += [write_data.w_data.eq(arbiter.o.payload.data),
+                     write_data.w_en.eq(arbiter.o.valid & arbiter.o.ready & arbiter.o.payload.write)]
         job_layout = FetchJobLayout(group_width, geometry.row_bits)
         m.submodules.job_fifo = job_fifo = SyncFIFOBuffered(width=job_layout.size, depth=4)
         serve_in = data.View(serve_layout, serve_fifo.w_data)
@@ -217,6 +224,7 @@ class SmartQuantController(wiring.Component):
                      pool.hold_group.eq(Mux(flush_lookup, combiner.group, cmd.group))]
         with m.If(load):
             m.d.sync += [cmd_valid.eq(decoder.o.valid), cmd.eq(decoder.o.payload)]
+        m.d.comb += write_data.r_en.eq(consumed & cmd.write)
         flushing = Signal()
         flush_requested = Signal()
         with m.If(registers.flush):
@@ -260,7 +268,7 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [registers.error.eq(error_event), registers.error_tag.eq(cmd.tag),
                      registers.error_address.eq(cmd.address)]
         line_bit = Signal(PLANES)
-        m.d.comb += [line_bit.eq(1 << cmd.line), combiner.line.eq(cmd.line), combiner.data.eq(cmd.data),
+        m.d.comb += [line_bit.eq(1 << cmd.line), combiner.line.eq(cmd.line), combiner.data.eq(write_data.r_data),
                      combiner.w_group.eq(cmd.group), combiner.w_cap.eq(cmd.cap),
                      serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
                      serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),

@@ -63,15 +63,17 @@ class DecodedCommandLayout(data.StructLayout):
     def __init__(self, group_width: int):
         super().__init__({
             "write": 1, "cause": ErrorCause, "tag": TAG_BITS, "k": 4, "group": group_width, "line": 3,
-            "cap": 4, "address": ADDRESS_BITS, "data": LINE_BITS})
+            "cap": 4, "address": ADDRESS_BITS})
 
 
 class _DividedLayout(data.StructLayout):
-    """The first stage's register: the command, its group, whether the index lies in its view, and
-    the region table as it was when the command was taken (the cap is the one of that moment)."""
+    """The first stage's register: the command (without its data), its group, whether the index lies
+    in its view, and the region table as it was when the command was taken (the cap is the one of
+    that moment)."""
 
     def __init__(self, index_width: int, n_regions: int):
-        super().__init__({"command": HostCommandLayout, "group": index_width, "in_view": 1,
+        super().__init__({"write": 1, "opcode": 4, "tag": TAG_BITS, "address": ADDRESS_BITS, "poison": 1,
+                          "group": index_width, "in_view": 1,
                           "regions": data.ArrayLayout(RegionLayout, n_regions)})
 
 
@@ -90,7 +92,8 @@ class ViewDecoder(wiring.Component):
     i : In(stream.Signature(HostCommandLayout))
     o : Out(stream.Signature(DecodedCommandLayout))
         ``cause`` NONE for a served request; ``k``, ``group``, ``line``, ``cap`` are
-        meaningful only then.
+        meaningful only then. A write's data do not travel here (the controller queues them
+        beside the pipeline, from the arbiter).
     regions : In(data.ArrayLayout(RegionLayout, n_regions))
         The committed region table.
     """
@@ -120,11 +123,14 @@ class ViewDecoder(wiring.Component):
                                  in_view_in.eq(arriving < self.n_groups * d)]
         m.d.comb += self.i.ready.eq(~first_valid | first_moves)
         with m.If(self.i.ready):
-            m.d.sync += [first_valid.eq(self.i.valid), first.command.eq(self.i.payload), first.group.eq(group_in),
+            incoming = self.i.payload
+            m.d.sync += [first_valid.eq(self.i.valid), first.write.eq(incoming.write), first.opcode.eq(incoming.opcode),
+                         first.tag.eq(incoming.tag), first.address.eq(incoming.address),
+                         first.poison.eq(incoming.poison), first.group.eq(group_in),
                          first.in_view.eq(in_view_in), first.regions.eq(self.regions)]
 
         # --- stage 2: line, cap, cause -----------------------------------------------------------
-        cmd, group, in_view = first.command, first.group, first.in_view
+        cmd, group, in_view = first, first.group, first.in_view
         view = cmd.address[self.index_width:]
         index = cmd.address[:self.index_width]
         view_bits = view[:3]
@@ -163,5 +169,5 @@ class ViewDecoder(wiring.Component):
             with m.If(first_valid):
                 m.d.sync += [out.write.eq(cmd.write), out.cause.eq(cause), out.tag.eq(cmd.tag),
                              out.k.eq(k), out.group.eq(group), out.line.eq(line), out.cap.eq(cap),
-                             out.address.eq(cmd.address), out.data.eq(cmd.data)]
+                             out.address.eq(cmd.address)]
         return m
