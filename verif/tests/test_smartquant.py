@@ -88,7 +88,7 @@ def test_controller_long_random(sim):
     ({"n_groups": 0}, "n_groups"), ({"pool_rows": 17}, "pool_rows"), ({"n_regions": 13}, "n_regions"),
     ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
     ({"dram_base": 32}, "dram_base"), ({"pool_rows": True}, "pool_rows"), ({"pool_rows": 0}, "pool_rows"), ({"lane_bits": 96}, "lane_bits"),
-    ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits")])
+    ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits"), ({"memory": "ice40"}, "memory")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SmartQuantController(**kwargs)

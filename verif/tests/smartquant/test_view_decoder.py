@@ -50,3 +50,33 @@ def test_every_command_is_decoded_once_in_order(n_groups, seed):
             assert cause == ErrorCause.RANGE, address
         else:
             assert (cause, k, group, line, cap) == (ErrorCause.NONE, want.k, want.group, want.line, 8), address
+
+
+def test_the_cap_is_the_one_in_force_when_the_command_is_accepted():
+    view_map = ViewMap(16)
+    dut = ViewDecoder(16, 1)
+    stride_lines = view_map.stride // LINE_BYTES
+    caps = []
+
+    async def bench(ctx):
+        ctx.set(dut.regions[0].base, 0)
+        ctx.set(dut.regions[0].limit, 16)
+        ctx.set(dut.regions[0].cap, 3)
+        ctx.set(dut.o.ready, 0)                                          # the output held off
+        for tag in range(2):
+            ctx.set(dut.i.payload.opcode, ReqOpcode.MEM_RD)
+            ctx.set(dut.i.payload.tag, tag)
+            ctx.set(dut.i.payload.address, 7 * stride_lines + tag * 8)  # view 8, groups 0 and 1
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.regions[0].cap, 5)                              # committed after the first is taken
+        ctx.set(dut.i.valid, 0)
+        await ctx.tick().repeat(3)
+        ctx.set(dut.o.ready, 1)
+        while len(caps) < 2:
+            _, _, valid, cap = await ctx.tick().sample(dut.o.valid, dut.o.payload.cap)
+            if valid:
+                caps.append(cap)
+
+    simulate(dut, bench)
+    assert caps == [3, 5]
