@@ -4,10 +4,10 @@ Behaviour is :class:`golden.bitplane.PlaneStoreModel` with a plane pool (data, D
 and errors, bit for bit and burst for burst); interfaces and the register map are
 ``docs/smartquant.md``. Structure, one request per cycle at each step::
 
-    req, rwd -> HostArbiter -> ViewDecoder (register) -> sequencer -> serve queue -> ServeStage -> DRS
-                                                           |   |  \\-> NDR queue -> NDR
-                                   PlanePoolTable <-------/    \\-> fetch jobs -> FetchIssuer -> DRAM reads
-                                   WriteCombiner                   DRAM responses -> ResponseWriter -> PlaneStore
+    req, rwd -> HostArbiter -> ViewDecoder (2 stages) -> command queue -> sequencer -> serve queue -> ServeStage -> DRS
+                                                                           |   |  \\-> NDR queue -> NDR
+                                                   PlanePoolTable <-------/    \\-> fetch jobs -> FetchIssuer -> DRAM reads
+                                                   WriteCombiner                   DRAM responses -> ResponseWriter -> PlaneStore
 
 The sequencer (this module's FSM) handles commands in order. A read looks its group up in the
 plane pool, takes a new entry when the group is not found or needs more slots (evicting the
@@ -44,6 +44,10 @@ __all__ = ["SmartQuantController", "MAX_POOL_ROWS"]
 
 _FULL = (1 << PLANES) - 1
 MAX_POOL_ROWS = 16
+_COMMAND_QUEUE_DEPTH = 3           # decoded commands between the decoder and the command stage
+# Commands between the arbiter and the sequencer's finish: two decoder stages, the command
+# queue, the command stage; the write-data queue holds that many (a power of two at least).
+_WRITES_IN_FLIGHT = 1 << (2 + _COMMAND_QUEUE_DEPTH + 1 - 1).bit_length()
 
 
 def _check_int(value, name: str, low: int, high: int | None = None) -> int:
@@ -149,11 +153,18 @@ class SmartQuantController(wiring.Component):
         serve_layout = ServeLayout(geometry.row_bits)
         m.submodules.serve_fifo = serve_fifo = SyncFIFO(width=serve_layout.size, depth=self.response_depth)
         m.submodules.ndr_fifo = ndr_fifo = SyncFIFO(width=TAG_BITS, depth=self.response_depth)
-        # A write's 512 data bits skip the decoder and the command stage: queued in order as the
-        # arbiter takes the write, taken when the sequencer finishes it (at most three commands
-        # are between the two, so four entries never fill). The pipeline's registers and their
-        # enables stay narrow.
-        m.submodules.write_data = write_data = SyncFIFO(width=LINE_BITS, depth=4)
+        # Decoded commands wait in a short queue for the command stage, so the sequencer's decision
+        # (late in its cycle) reaches the queue's read side only, not the decoder and the host.
+        m.submodules.commands = commands = SyncFIFOBuffered(width=len(decoder.o.payload.as_value()),
+                                                            depth=_COMMAND_QUEUE_DEPTH)
+        m.d.comb += [commands.w_data.eq(decoder.o.payload), commands.w_en.eq(decoder.o.valid),
+                     decoder.o.ready.eq(commands.w_rdy)]
+        next_cmd = data.View(decoder.o.payload.shape(), commands.r_data)
+        # A write's 512 data bits skip the decoder, the command queue and the command stage: queued
+        # in order as the arbiter takes the write, taken when the sequencer finishes it. At most
+        # `_WRITES_IN_FLIGHT` commands are between the two, so the queue never fills. The
+        # pipeline's registers and their enables stay narrow.
+        m.submodules.write_data = write_data = SyncFIFO(width=LINE_BITS, depth=_WRITES_IN_FLIGHT)
         m.d.comb += [write_data.w_data.eq(arbiter.o.payload.data),
                      write_data.w_en.eq(arbiter.o.valid & arbiter.o.ready & arbiter.o.payload.write)]
         job_layout = FetchJobLayout(group_width, geometry.row_bits)
@@ -219,11 +230,11 @@ class SmartQuantController(wiring.Component):
         in_command = Signal()                    # the FSM is in COMMAND
         flush_lookup = Signal()                  # ... in a state that looks the flush group up
         load = Signal()
-        m.d.comb += [load.eq(in_command & (~cmd_valid | consumed)), decoder.o.ready.eq(load),
-                     pool.load.eq(load), pool.load_group.eq(decoder.o.payload.group),
+        m.d.comb += [load.eq(in_command & (~cmd_valid | consumed)), commands.r_en.eq(load),
+                     pool.load.eq(load), pool.load_group.eq(next_cmd.group),
                      pool.hold_group.eq(Mux(flush_lookup, combiner.group, cmd.group))]
         with m.If(load):
-            m.d.sync += [cmd_valid.eq(decoder.o.valid), cmd.eq(decoder.o.payload)]
+            m.d.sync += [cmd_valid.eq(commands.r_rdy), cmd.eq(next_cmd)]
         m.d.comb += write_data.r_en.eq(consumed & cmd.write)
         flushing = Signal()
         flush_requested = Signal()
@@ -405,7 +416,7 @@ class SmartQuantController(wiring.Component):
                         m.next = "FLUSH_READ"
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & ~cmd_valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & (commands.r_level == 0) & ~cmd_valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
                             & ~responses.busy & ~job_fifo.r_rdy & (issuer.in_flight == 0) & ~flushing
                             & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)

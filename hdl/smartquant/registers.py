@@ -102,19 +102,28 @@ class ControlRegisters(wiring.Component):
             with m.Default():
                 m.d.sync += bus.r_data.eq(0)
 
-        increments = {name: Signal(4, name=f"{name.lower()}_event") for name in counters}
+        # The event strobes come late in the cycle (from the sequencer's decision): they are
+        # registered as they arrive, decoded into per-counter increments in the next cycle and added
+        # in the one after, so a counter shows an event from the second cycle after it.
+        events = {name: Signal.like(getattr(self, name), name=f"{name}_event")
+                  for name in ("line_served", "line_view", "dram_read", "read_view", "dram_write", "host_write",
+                               "error", "error_tag", "error_address")}
+        for name, event in events.items():
+            m.d.sync += event.eq(getattr(self, name))
+        increments = {name: Signal(4, name=f"{name.lower()}_increment") for name in counters}
         for k in range(1, PLANES + 1):
-            m.d.comb += [increments[f"LINES_SERVED_{k}"].eq(self.line_served & (self.line_view == k)),
-                         increments[f"DRAM_READS_{k}"].eq(Mux(self.read_view == k, self.dram_read, 0))]
-        m.d.comb += [increments["DRAM_WRITES"].eq(self.dram_write),
-                     increments["HOST_WRITES"].eq(self.host_write),
-                     increments["ERR_RANGE"].eq(self.error == ErrorCause.RANGE),
-                     increments["ERR_OPCODE"].eq(self.error == ErrorCause.OPCODE),
-                     increments["ERR_REFUSED"].eq(self.error == ErrorCause.REFUSED)]
-        with m.If(self.error != ErrorCause.NONE):
-            m.d.sync += [last_cause_tag.eq(self.error.as_value() << field_of("ERR_LAST_CAUSE_TAG", "CAUSE").lsb
-                                           | self.error_tag << field_of("ERR_LAST_CAUSE_TAG", "TAG").lsb),
-                         last_address.eq(self.error_address[:32])]
+            m.d.comb += [increments[f"LINES_SERVED_{k}"].eq(events["line_served"] & (events["line_view"] == k)),
+                         increments[f"DRAM_READS_{k}"].eq(Mux(events["read_view"] == k, events["dram_read"], 0))]
+        error = events["error"]
+        m.d.comb += [increments["DRAM_WRITES"].eq(events["dram_write"]),
+                     increments["HOST_WRITES"].eq(events["host_write"]),
+                     increments["ERR_RANGE"].eq(error == ErrorCause.RANGE),
+                     increments["ERR_OPCODE"].eq(error == ErrorCause.OPCODE),
+                     increments["ERR_REFUSED"].eq(error == ErrorCause.REFUSED)]
+        with m.If(error != ErrorCause.NONE):
+            m.d.sync += [last_cause_tag.eq(error.as_value() << field_of("ERR_LAST_CAUSE_TAG", "CAUSE").lsb
+                                           | events["error_tag"] << field_of("ERR_LAST_CAUSE_TAG", "TAG").lsb),
+                         last_address.eq(events["error_address"][:32])]
 
         bad_write = Signal()
         clear = Signal()
@@ -136,17 +145,17 @@ class ControlRegisters(wiring.Component):
                             m.d.comb += bad_write.eq(1)
                 with m.Default():
                     m.d.comb += bad_write.eq(1)
-        m.d.comb += increments["ERR_REGISTER"].eq(bad_write)
 
-        # Events are registered before they are added (the strobes come late in the cycle, from the
-        # sequencer's decision): a counter shows an event from the second cycle after it. A clear
-        # drops the events of its own cycle and zeroes everything counted before.
+        # A clear drops the events of its own cycle and zeroes everything counted before (the
+        # registered events of its cycle are dropped in the next).
+        bad_event, cleared = Signal(), Signal()
+        m.d.sync += [bad_event.eq(bad_write), cleared.eq(clear)]
+        m.d.comb += increments["ERR_REGISTER"].eq(bad_event)
         for name, counter in counters.items():
-            pending = Signal(4, name=f"{name.lower()}_pending")
-            with m.If(clear):
-                m.d.sync += [counter.eq(0), pending.eq(0)]
+            with m.If(clear | cleared):
+                m.d.sync += counter.eq(0)
             with m.Else():
-                m.d.sync += [counter.eq(counter + pending), pending.eq(increments[name])]
-        with m.If(clear):
+                m.d.sync += counter.eq(counter + increments[name])
+        with m.If(clear | cleared):
             m.d.sync += [last_cause_tag.eq(0), last_address.eq(0)]
         return m
