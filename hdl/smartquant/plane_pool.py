@@ -143,10 +143,14 @@ class PlanePoolTable(wiring.Component):
         # names, this cycle's writes forwarded, each into its own registers; `load`, registered
         # too, picks between them in the next cycle (a multiplexer before the registers would let
         # synthesis fold the two reads into one whose address waits for `load`).
+        # Everything the late signals (`allocate`, `update`, `evict`) select between is worked out
+        # from registers beforehand — the pointer's place in the ring, whether it names the entry
+        # being written, the group compares — so each select is one level before the registers.
         index_bits = min(g.id_bits, self.group_width)
         entry_id = Signal(g.id_bits)                  # this cycle's lookup: the pointer, the entry, a match
         record = Signal(self.entry_layout)
         match = Signal()
+        alive = Signal()                              # ... and whether the pointer names an entry in the ring
         written = Signal(self.entry_layout)           # this cycle's record write (below)
         new_id = Signal(g.id_bits)
         candidates = []
@@ -155,23 +159,36 @@ class PlanePoolTable(wiring.Component):
             record_read = records.read_port(domain="comb")
             pointer = Signal(g.id_bits, name=f"{name}_pointer")
             m.d.comb += [table_read.addr.eq(key[:index_bits]), pointer.eq(table_read.data), record_read.addr.eq(pointer)]
+            same_index, at_new, at_entry = (Signal(name=f"{name}_{what}") for what in ("same_index", "at_new", "at_entry"))
+            place = Signal(g.id_bits, name=f"{name}_place")          # the pointer's place from the oldest entry
+            m.d.comb += [same_index.eq(key[:index_bits] == self.group[:index_bits]),
+                         at_new.eq(pointer == new_id), at_entry.eq(pointer == entry_id),
+                         place.eq(pointer - tail)]
             allocated_here = Signal(name=f"{name}_allocated_here")   # this cycle's allocation takes the key's index
             rewritten = Signal(name=f"{name}_rewritten")            # ... or rewrites the entry the pointer names
-            m.d.comb += [allocated_here.eq(self.allocate & (key[:index_bits] == self.group[:index_bits])),
-                         rewritten.eq(record_write.en & (pointer == record_write.addr))]
+            m.d.comb += [allocated_here.eq(self.allocate & same_index),
+                         rewritten.eq((self.allocate & at_new) | (self.update & at_entry))]
+            forwarded = allocated_here | rewritten
             looked_up = Signal(self.entry_layout, name=f"{name}_record")
-            m.d.comb += looked_up.eq(Mux(allocated_here | rewritten, written, record_read.data))
+            m.d.comb += looked_up.eq(Mux(forwarded, written, record_read.data))
+            # The record written this cycle holds `group` when allocated, else the hit entry's group.
+            written_match = Mux(self.allocate, self.group == key, record.group == key)
+            read_match = record_read.data.group == key
+            # In the ring after this cycle: the oldest may leave (`evict`), a new entry may join.
+            in_ring = (((place < count) & ~(self.evict & (place == 0))) | (self.allocate & (place == count)))
             registered = (Signal(g.id_bits, name=f"{name}_id"), Signal(self.entry_layout, name=f"{name}_entry"),
-                          Signal(name=f"{name}_match"), Signal(self.group_width, name=f"{name}_group"))
+                          Signal(name=f"{name}_match"), Signal(name=f"{name}_alive"),
+                          Signal(self.group_width, name=f"{name}_group"))
             m.d.sync += [registered[0].eq(Mux(allocated_here, new_id, pointer)), registered[1].eq(looked_up),
-                         registered[2].eq(looked_up.group == key), registered[3].eq(key)]
+                         registered[2].eq(Mux(forwarded, written_match, read_match)),
+                         registered[3].eq(allocated_here | in_ring), registered[4].eq(key)]
             candidates.append(registered)
         loaded = Signal()
         m.d.sync += loaded.eq(self.load)
-        for picked, (from_load, from_hold) in zip((entry_id, record, match, self.group), zip(*candidates)):
+        for picked, (from_load, from_hold) in zip((entry_id, record, match, alive, self.group), zip(*candidates)):
             m.d.comb += picked.eq(Mux(loaded, from_load, from_hold))
         m.d.comb += [self.entry.eq(record),
-                     self.hit.eq(((entry_id - tail)[:g.id_bits] < count) & match),
+                     self.hit.eq(alive & match),
                      self.entry_busy.eq(in_use(record.last)),
                      self.empty.eq(count == 0)]
 
