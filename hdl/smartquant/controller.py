@@ -259,13 +259,14 @@ class SmartQuantController(wiring.Component):
         for name, source in (("kept", kept_cap), ("hit", entry.cap), ("new", cmd.cap)):
             planes, code = Signal(4, name=f"used_{name}"), Signal(2, name=f"size_{name}")
             m.d.comb += [planes.eq(Mux(cmd.k < source, cmd.k, source)), code.eq(size_code(planes))]
-            options[name] = (planes, code, code > entry.size)
+            options[name] = (planes, code, code > entry.size, planes > entry.fetched)
         grow = Signal()                          # a new entry: not found, or too small
+        more = Signal()                          # the hit entry lacks planes: used > entry.fetched
         with m.If(flushing):
             m.d.comb += [used.eq(PLANES), pool.size.eq(3), grow.eq(~pool.hit | (entry.size != 3))]
         with m.Else():
             picked = Mux(keeping, Cat(*options["kept"]), Mux(pool.hit, Cat(*options["hit"]), Cat(*options["new"])))
-            m.d.comb += [Cat(used, pool.size).eq(picked[:6]), grow.eq(~pool.hit | picked[6])]
+            m.d.comb += [Cat(used, pool.size).eq(picked[:6]), grow.eq(~pool.hit | picked[6]), more.eq(picked[7])]
         partial = Signal()
         m.d.comb += partial.eq(combiner.mask != _FULL)
 
@@ -322,11 +323,11 @@ class SmartQuantController(wiring.Component):
                                              consumed.eq(1)]
                         with m.Elif(pool.can_evict):
                             m.d.comb += pool.evict.eq(1)
-                    with m.Elif(serve_fifo.w_rdy & (job_fifo.w_rdy | (used <= entry.fetched))):
-                        with m.If(used > entry.fetched):
+                    with m.Elif(serve_fifo.w_rdy & (job_fifo.w_rdy | ~more)):
+                        with m.If(more):
                             fetch(entry.row, entry.col, entry.fetched, used - entry.fetched, cmd.group, cmd.k)
                         m.d.comb += [pool.update.eq(1), pool.w_last.eq(pushed),
-                                     pool.w_fetched.eq(Mux(used > entry.fetched, used, entry.fetched)),
+                                     pool.w_fetched.eq(Mux(more, used, entry.fetched)),
                                      serve_fifo.w_en.eq(1), serve_in.row.eq(entry.row), serve_in.col.eq(entry.col),
                                      consumed.eq(1)]
 

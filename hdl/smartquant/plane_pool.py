@@ -193,14 +193,18 @@ class PlanePoolTable(wiring.Component):
                      self.empty.eq(count == 0)]
 
         # Placement: the first multiple of the size at or after the head, before the oldest entry.
-        # Worked out for all four sizes at once from the ring state alone, so the command's size
-        # (known late, after the lookup) only selects among them.
-        # The oldest two entries' base slots (and the oldest's `last`) come from registers: each
-        # cycle the records at the tail and the two after it are read, this cycle's write
+        # The free slots before the oldest entry (`room`) and before the second oldest
+        # (`room_evicting`) are registered: each cycle works them out for every outcome of its
+        # decision (allocate an entry of each size or not, evict or not) and the decision picks.
+        # So the command's size (known late, after the lookup) only selects among the four sizes'
+        # fit flags, each a compare of a register with a function of the head's low bits.
+        # The oldest three entries' base slots (and the oldest's `last`) come from registers: each
+        # cycle the records at the tail and the three after it are read, this cycle's write
         # forwarded, each into its own register, and the registered `evict` picks (the ring has
         # moved on by then).
         front = []
-        for name, address in (("at_tail", tail), ("after_tail", tail_next), ("two_after_tail", tail_after)):
+        for name, address in (("at_tail", tail), ("after_tail", tail_next), ("two_after_tail", tail_after),
+                              ("three_after_tail", tail_after + 1)):
             port = records.read_port(domain="comb")
             base_reg, last_reg = Signal(g.id_bits, name=f"{name}_base"), Signal(SEQUENCE_BITS, name=f"{name}_last")
             rewritten = record_write.en & (record_write.addr == address)
@@ -210,29 +214,62 @@ class PlanePoolTable(wiring.Component):
             front.append((base_reg, last_reg))
         evicted = Signal()
         m.d.sync += evicted.eq(self.evict)
-        oldest_base, oldest_last, second_base = Signal(g.id_bits), Signal(SEQUENCE_BITS), Signal(g.id_bits)
+        oldest_base, oldest_last = Signal(g.id_bits), Signal(SEQUENCE_BITS)
+        second_base, third_base = Signal(g.id_bits), Signal(g.id_bits)
         m.d.comb += [oldest_base.eq(Mux(evicted, front[1][0], front[0][0])),
                      oldest_last.eq(Mux(evicted, front[1][1], front[0][1])),
-                     second_base.eq(Mux(evicted, front[2][0], front[1][0]))]
+                     second_base.eq(Mux(evicted, front[2][0], front[1][0])),
+                     third_base.eq(Mux(evicted, front[3][0], front[2][0]))]
 
-        def room_before(entry_base):
-            """Free slots from the head to an entry's base slot (0 when the head has reached it)."""
-            return Mux(entry_base >= head, entry_base - head, entry_base + g.slots - head)
+        def room_before(entry_base, start):
+            """Free slots from ``start`` to an entry's base slot (0 when ``start`` has reached it)."""
+            return Mux(entry_base >= start, entry_base - start, entry_base + g.slots - start)
 
         room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
-        m.d.comb += [room.eq(room_before(oldest_base)), room_evicting.eq(room_before(second_base))]
         base, end = Signal(range(g.slots)), Signal(range(g.slots))
+        ends = []
         for z in range(4):
             aligned = (head + (1 << z) - 1) & ~((1 << z) - 1)
-            need = aligned - head + (1 << z)                         # alignment padding + the entry
+            # Alignment padding + the entry: a function of the head's low z bits alone.
+            need = Signal(4, name=f"need_{z}")
+            m.d.comb += need.eq(((-head) & ((1 << z) - 1)) + (1 << z))
             base_z, end_z = Signal(range(g.slots), name=f"base_{z}"), Signal(range(g.slots), name=f"end_{z}")
             fits_z, fits_evicting_z = Signal(name=f"fits_{z}"), Signal(name=f"fits_evicting_{z}")
             m.d.comb += [base_z.eq(Mux(aligned >= g.slots, 0, aligned)),
                          end_z.eq(Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z))),
                          fits_z.eq((count == 0) | (room >= need)),
                          fits_evicting_z.eq((count == 1) | (room_evicting >= need))]
+            ends.append(end_z)
             with m.If(self.size == z):
                 m.d.comb += [base.eq(base_z), end.eq(end_z), self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
+        # Next cycle's rooms. The oldest entry then is this cycle's second when it evicts, else
+        # this cycle's oldest — or the new entry when it is the only one; likewise the second
+        # oldest. The head moves to the new entry's end when it allocates.
+        def next_room(without_evict, with_evict, new_is_it):
+            choices = {}
+            for label, entry_base in (("kept", without_evict), ("evicting", with_evict)):
+                same = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_{label}_head")
+                m.d.comb += same.eq(room_before(entry_base, head))
+                moved = [Signal(range(g.slots + 1), name=f"{new_is_it[0]}_{label}_end_{z}") for z in range(4)]
+                m.d.comb += [moved[z].eq(room_before(entry_base, ends[z])) for z in range(4)]
+                choices[label] = (same, moved)
+            after_allocate = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_after_allocate")
+            only_new = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_only_new")
+            with m.Switch(self.size):
+                for z in range(4):
+                    with m.Case(z):
+                        m.d.comb += [after_allocate.eq(Mux(self.evict, choices["evicting"][1][z], choices["kept"][1][z])),
+                                     only_new.eq(g.slots - (1 << z))]
+            kept_only = Signal(name=f"{new_is_it[0]}_new_only")
+            m.d.comb += kept_only.eq(new_is_it[1])
+            return Mux(self.allocate, Mux(kept_only, only_new, after_allocate),
+                       Mux(self.evict, choices["evicting"][0], choices["kept"][0]))
+
+        # `count - evict` entries stay: none (the new entry is the oldest) or one (it is the second).
+        stays_none = Mux(self.evict, count == 1, count == 0)
+        stays_one = Mux(self.evict, count == 2, count == 1)
+        m.d.sync += [room.eq(next_room(oldest_base, second_base, ("room", stays_none))),
+                     room_evicting.eq(next_room(second_base, third_base, ("room_evicting", stays_one)))]
         m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3]),
                      self.can_evict.eq((count != 0) & ~in_use(oldest_last))]
 
