@@ -44,7 +44,7 @@ __all__ = ["SmartQuantController", "MAX_POOL_ROWS"]
 
 _FULL = (1 << PLANES) - 1
 MAX_POOL_ROWS = 16
-_COMMAND_QUEUE_DEPTH = 3           # decoded commands between the decoder and the command stage
+_COMMAND_QUEUE_DEPTH = 4           # decoded commands between the decoder and the command stage
 # Commands between the arbiter and the sequencer's finish: two decoder stages, the command
 # queue, the command stage; the write-data queue holds that many (a power of two at least).
 _WRITES_IN_FLIGHT = 1 << (2 + _COMMAND_QUEUE_DEPTH + 1 - 1).bit_length()
@@ -155,8 +155,9 @@ class SmartQuantController(wiring.Component):
         m.submodules.ndr_fifo = ndr_fifo = SyncFIFO(width=TAG_BITS, depth=self.response_depth)
         # Decoded commands wait in a short queue for the command stage, so the sequencer's decision
         # (late in its cycle) reaches the queue's read side only, not the decoder and the host.
-        m.submodules.commands = commands = SyncFIFOBuffered(width=len(decoder.o.payload.as_value()),
-                                                            depth=_COMMAND_QUEUE_DEPTH)
+        # (Unbuffered: taking a command is the read pointer's step, one level after the decision.)
+        m.submodules.commands = commands = SyncFIFO(width=len(decoder.o.payload.as_value()),
+                                                    depth=_COMMAND_QUEUE_DEPTH)
         m.d.comb += [commands.w_data.eq(decoder.o.payload), commands.w_en.eq(decoder.o.valid),
                      decoder.o.ready.eq(commands.w_rdy)]
         next_cmd = data.View(decoder.o.payload.shape(), commands.r_data)
@@ -417,7 +418,7 @@ class SmartQuantController(wiring.Component):
                         m.next = "FLUSH_READ"
 
         idle = Signal()
-        m.d.comb += idle.eq(~decoder.o.valid & (commands.r_level == 0) & ~cmd_valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
+        m.d.comb += idle.eq(~decoder.o.valid & ~commands.r_rdy & ~cmd_valid & ~serve_fifo.r_rdy & ~serve.busy & ~ndr_fifo.r_rdy
                             & ~responses.busy & ~job_fifo.r_rdy & (issuer.in_flight == 0) & ~flushing
                             & ~flush_requested)
         m.d.comb += registers.idle.eq(idle)

@@ -226,22 +226,34 @@ class PlanePoolTable(wiring.Component):
             return Mux(entry_base >= start, entry_base - start, entry_base + g.slots - start)
 
         room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
+        # ... and, registered beside them: whether each is 16 or more (every entry fits), the
+        # ring holds none or one entry, and each size's need at the head.
+        room_large, room_evicting_large = Signal(), Signal()
+        no_entry, one_entry = Signal(init=1), Signal()
         base, end = Signal(range(g.slots)), Signal(range(g.slots))
+
+        def need_at(start, z):
+            """Slots an entry of 2**z slots takes at ``start``: alignment padding + the entry
+            (a function of the low z bits alone)."""
+            return ((-start) & ((1 << z) - 1)) + (1 << z)
+
         ends = []
         for z in range(4):
             aligned = (head + (1 << z) - 1) & ~((1 << z) - 1)
-            # Alignment padding + the entry: a function of the head's low z bits alone.
-            need = Signal(4, name=f"need_{z}")
-            m.d.comb += need.eq(((-head) & ((1 << z) - 1)) + (1 << z))
             base_z, end_z = Signal(range(g.slots), name=f"base_{z}"), Signal(range(g.slots), name=f"end_{z}")
-            fits_z, fits_evicting_z = Signal(name=f"fits_{z}"), Signal(name=f"fits_evicting_{z}")
             m.d.comb += [base_z.eq(Mux(aligned >= g.slots, 0, aligned)),
-                         end_z.eq(Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z))),
-                         fits_z.eq((count == 0) | (room >= need)),
-                         fits_evicting_z.eq((count == 1) | (room_evicting >= need))]
+                         end_z.eq(Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z)))]
             ends.append(end_z)
             with m.If(self.size == z):
-                m.d.comb += [base.eq(base_z), end.eq(end_z), self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
+                m.d.comb += [base.eq(base_z), end.eq(end_z)]
+        for z in range(4):
+            need = Signal(4, name=f"need_{z}", init=need_at(0, z))    # at the head, registered
+            m.d.sync += need.eq(need_at(Mux(self.allocate, end, head), z))
+            fits_z, fits_evicting_z = Signal(name=f"fits_{z}"), Signal(name=f"fits_evicting_{z}")
+            m.d.comb += [fits_z.eq(no_entry | room_large | (room[:4] >= need)),
+                         fits_evicting_z.eq(one_entry | room_evicting_large | (room_evicting[:4] >= need))]
+            with m.If(self.size == z):
+                m.d.comb += [self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
         # Next cycle's rooms. The oldest entry then is this cycle's second when it evicts, else
         # this cycle's oldest — or the new entry when it is the only one; likewise the second
         # oldest. The head moves to the new entry's end when it allocates.
@@ -268,8 +280,13 @@ class PlanePoolTable(wiring.Component):
         # `count - evict` entries stay: none (the new entry is the oldest) or one (it is the second).
         stays_none = Mux(self.evict, count == 1, count == 0)
         stays_one = Mux(self.evict, count == 2, count == 1)
-        m.d.sync += [room.eq(next_room(oldest_base, second_base, ("room", stays_none))),
-                     room_evicting.eq(next_room(second_base, third_base, ("room_evicting", stays_one)))]
+        next_rooms = (Signal(range(g.slots + 1), name="room_next"), Signal(range(g.slots + 1), name="room_evicting_next"))
+        m.d.comb += [next_rooms[0].eq(next_room(oldest_base, second_base, ("room", stays_none))),
+                     next_rooms[1].eq(next_room(second_base, third_base, ("room_evicting", stays_one)))]
+        m.d.sync += [room.eq(next_rooms[0]), room_evicting.eq(next_rooms[1]),
+                     room_large.eq(next_rooms[0] >= 16), room_evicting_large.eq(next_rooms[1] >= 16),
+                     no_entry.eq(Mux(self.allocate, 0, stays_none)),
+                     one_entry.eq(Mux(self.allocate, stays_none, stays_one))]
         m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3]),
                      self.can_evict.eq((count != 0) & ~in_use(oldest_last))]
 
