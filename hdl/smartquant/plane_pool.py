@@ -257,32 +257,31 @@ class PlanePoolTable(wiring.Component):
         # Next cycle's rooms. The oldest entry then is this cycle's second when it evicts, else
         # this cycle's oldest — or the new entry when it is the only one; likewise the second
         # oldest. The head moves to the new entry's end when it allocates.
-        def next_room(without_evict, with_evict, new_is_it):
-            choices = {}
-            for label, entry_base in (("kept", without_evict), ("evicting", with_evict)):
-                same = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_{label}_head")
-                m.d.comb += same.eq(room_before(entry_base, head))
-                moved = [Signal(range(g.slots + 1), name=f"{new_is_it[0]}_{label}_end_{z}") for z in range(4)]
-                m.d.comb += [moved[z].eq(room_before(entry_base, ends[z])) for z in range(4)]
-                choices[label] = (same, moved)
-            after_allocate = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_after_allocate")
-            only_new = Signal(range(g.slots + 1), name=f"{new_is_it[0]}_only_new")
+        def next_room(name, kept_base, evicting_base, only_new):
+            """Next cycle's free slots before an entry: ``kept_base`` when this cycle does not
+            evict, ``evicting_base`` when it does, or the new entry itself when ``only_new``
+            (then every slot but the entry's is free)."""
+            rooms = {}
+            for label, entry_base in (("kept", kept_base), ("evicting", evicting_base)):
+                at_head = Signal(range(g.slots + 1), name=f"{name}_{label}_head")
+                at_end = [Signal(range(g.slots + 1), name=f"{name}_{label}_end_{z}") for z in range(4)]
+                m.d.comb += [at_head.eq(room_before(entry_base, head)),
+                             *(at_end[z].eq(room_before(entry_base, ends[z])) for z in range(4))]
+                rooms[label] = (at_head, at_end)
+            after_allocate = Signal(range(g.slots + 1), name=f"{name}_after_allocate")
             with m.Switch(self.size):
                 for z in range(4):
                     with m.Case(z):
-                        m.d.comb += [after_allocate.eq(Mux(self.evict, choices["evicting"][1][z], choices["kept"][1][z])),
-                                     only_new.eq(g.slots - (1 << z))]
-            kept_only = Signal(name=f"{new_is_it[0]}_new_only")
-            m.d.comb += kept_only.eq(new_is_it[1])
-            return Mux(self.allocate, Mux(kept_only, only_new, after_allocate),
-                       Mux(self.evict, choices["evicting"][0], choices["kept"][0]))
+                        m.d.comb += after_allocate.eq(Mux(only_new, g.slots - (1 << z),
+                                                          Mux(self.evict, rooms["evicting"][1][z], rooms["kept"][1][z])))
+            return Mux(self.allocate, after_allocate, Mux(self.evict, rooms["evicting"][0], rooms["kept"][0]))
 
         # `count - evict` entries stay: none (the new entry is the oldest) or one (it is the second).
         stays_none = Mux(self.evict, count == 1, count == 0)
         stays_one = Mux(self.evict, count == 2, count == 1)
         next_rooms = (Signal(range(g.slots + 1), name="room_next"), Signal(range(g.slots + 1), name="room_evicting_next"))
-        m.d.comb += [next_rooms[0].eq(next_room(oldest_base, second_base, ("room", stays_none))),
-                     next_rooms[1].eq(next_room(second_base, third_base, ("room_evicting", stays_one)))]
+        m.d.comb += [next_rooms[0].eq(next_room("room", oldest_base, second_base, stays_none)),
+                     next_rooms[1].eq(next_room("room_evicting", second_base, third_base, stays_one))]
         m.d.sync += [room.eq(next_rooms[0]), room_evicting.eq(next_rooms[1]),
                      room_large.eq(next_rooms[0] >= 16), room_evicting_large.eq(next_rooms[1] >= 16),
                      no_entry.eq(Mux(self.allocate, 0, stays_none)),

@@ -26,7 +26,7 @@ def run(dut, bench):
     sim.run()
 
 
-@pytest.mark.parametrize("rows, seed", [(1, 1), (2, 2), (3, 3), (7, 4)])
+@pytest.mark.parametrize("rows, seed", [(1, 1), (2, 2), (3, 3), (7, 4), (16, 5)])
 def test_lookup_placement_and_eviction_follow_the_golden_pool(rows, seed):
     gen = np.random.default_rng(seed)
     print(f"seed {seed}")
