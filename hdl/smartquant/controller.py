@@ -84,6 +84,12 @@ class SmartQuantController(wiring.Component):
         How the plane store's block RAMs are built (:class:`hdl.block_ram.BlockRam`): inferred
         memories (simulation, other devices) or ECP5 DP16KD blocks with their output registers.
         The same cycles either way.
+    decision_cycles : {None, 1, 2}
+        Cycles the sequencer takes per command: 1 decides on the lookup in the cycle it
+        arrives; 2 prepares the decision's inputs in one cycle and decides on them registered
+        in the next, halving the decision's logic depth. A host line takes ``512 / lane_bits``
+        cycles in the serve stage, so 2 costs no read bandwidth below 512-bit lanes. ``None``
+        (default): 1 at 512-bit lanes, else 2.
 
     Members
     -------
@@ -101,7 +107,7 @@ class SmartQuantController(wiring.Component):
 
     def __init__(self, n_groups: int = 64, *, dram_base: int = 0, pool_rows: int = 8, n_regions: int = 4,
                  dram_outstanding: int = 64, response_depth: int = 64, lane_bits: int = 512,
-                 memory: str = "inferred"):
+                 memory: str = "inferred", decision_cycles: int | None = None):
         _check_int(n_groups, "n_groups", 1, 1 << 28)
         self.view_map = ViewMap(n_groups, dram_base)
         self.n_groups = n_groups
@@ -115,6 +121,9 @@ class SmartQuantController(wiring.Component):
             raise ValueError(f"memory must be one of {BLOCK_RAM_TARGETS}, got {memory!r}")
         self.memory = memory
         self.spans = LINE_BITS // lane_bits
+        if decision_cycles is None:
+            decision_cycles = 1 if self.spans == 1 else 2
+        self.decision_cycles = _check_int(decision_cycles, "decision_cycles", 1, 2)
         self._group_width = view_geometry(n_groups)[1]
         self.geometry = PoolGeometry(pool_rows)
         self.id_width = self.geometry.slot_bits
@@ -246,7 +255,6 @@ class SmartQuantController(wiring.Component):
         # A hit keeps the latched cap; a new entry latches the command's (or first write's) cap.
         # A group that grows keeps its cap even when its old entry is evicted while it waits.
         cap = Signal(4)
-        used = Signal(4)
         keeping = Signal()
         kept_cap = Signal(4)
         with m.If(pool.evict & pool.hit):
@@ -254,20 +262,59 @@ class SmartQuantController(wiring.Component):
         with m.If(pool.allocate):
             m.d.sync += keeping.eq(0)
         m.d.comb += cap.eq(Mux(keeping, kept_cap, Mux(pool.hit, entry.cap, Mux(flushing, combiner.cap, cmd.cap))))
-        # used = min(k, cap) (8 for a flush), its size and whether the entry must grow: worked out
+        # A read's planes used = min(k, cap), its size and whether the entry must grow: worked out
         # for each source of the cap from registers, the lookup's hit choosing last.
         options = {}
         for name, source in (("kept", kept_cap), ("hit", entry.cap), ("new", cmd.cap)):
             planes, code = Signal(4, name=f"used_{name}"), Signal(2, name=f"size_{name}")
             m.d.comb += [planes.eq(Mux(cmd.k < source, cmd.k, source)), code.eq(size_code(planes))]
             options[name] = (planes, code, code > entry.size, planes > entry.fetched)
-        grow = Signal()                          # a new entry: not found, or too small
-        more = Signal()                          # the hit entry lacks planes: used > entry.fetched
+        read_used, read_size = Signal(4), Signal(2)
+        read_grow = Signal()                     # a new entry: not found, or too small
+        read_more = Signal()                     # the hit entry lacks planes: used > entry.fetched
+        picked = Mux(keeping, Cat(*options["kept"]), Mux(pool.hit, Cat(*options["hit"]), Cat(*options["new"])))
+        m.d.comb += [Cat(read_used, read_size).eq(picked[:6]), read_grow.eq(~pool.hit | picked[6]),
+                     read_more.eq(picked[7])]
+
+        # What a command's decision reads. With `decision_cycles` 2 the sequencer prepares a command
+        # in one cycle and decides in the next, on these values registered (`early`); nothing they
+        # depend on changes between the two cycles but the queues' read sides and the arrivals,
+        # which only free room, so a registered "full" or "in use" is at worst a cycle late.
+        two_cycles = self.decision_cycles == 2
+        prepared = Signal()                      # decision_cycles 2: the command was prepared last cycle
+        decide = Signal()
+        m.d.sync += prepared.eq(two_cycles & in_command & cmd_valid & ~prepared)
+        m.d.comb += decide.eq(prepared if two_cycles else 1)
+
+        def early(name, value):
+            if not two_cycles:
+                return value
+            registered = Signal.like(value, name=f"{name}_early")
+            m.d.sync += registered.eq(value)
+            return registered
+
+        pending = Signal()
+        m.d.comb += pending.eq(combiner.mask != 0)
+        line_bit = Signal(PLANES)
+        m.d.comb += line_bit.eq(1 << cmd.line)
+        used, size, grow, more = early("used", read_used), early("size", read_size), early("grow", read_grow), \
+            early("more", read_more)
+        read_cap, missing = early("cap", cap), early("missing", (read_used - entry.fetched)[:4])
+        fits = early("fits", pool.fits_by_size.bit_select(read_size, 1) if two_cycles else pool.fits)
+        fits_evicting = early("fits_evicting", pool.fits_evicting_by_size.bit_select(read_size, 1) if two_cycles
+                              else pool.fits_evicting)
+        can_evict = early("can_evict", pool.can_evict)
+        serve_ready, job_ready, ndr_ready = (early("serve_ready", serve_fifo.w_rdy), early("job_ready", job_fifo.w_rdy),
+                                             early("ndr_ready", ndr_fifo.w_rdy))
+        pending_here = early("pending_here", pending & (combiner.group == cmd.group))
+        pending_elsewhere = early("pending_elsewhere", pending & (combiner.group != cmd.group))
+        completes = early("completes", (combiner.mask | line_bit) == _FULL)
+        flush_grow = Signal()                    # the flush needs a new 8-slot entry
+        m.d.comb += flush_grow.eq(~pool.hit | (entry.size != 3))
         with m.If(flushing):
-            m.d.comb += [used.eq(PLANES), pool.size.eq(3), grow.eq(~pool.hit | (entry.size != 3))]
+            m.d.comb += pool.size.eq(3)
         with m.Else():
-            picked = Mux(keeping, Cat(*options["kept"]), Mux(pool.hit, Cat(*options["hit"]), Cat(*options["new"])))
-            m.d.comb += [Cat(used, pool.size).eq(picked[:6]), grow.eq(~pool.hit | picked[6]), more.eq(picked[7])]
+            m.d.comb += pool.size.eq(size)
         partial = Signal()
         m.d.comb += partial.eq(combiner.mask != _FULL)
 
@@ -280,12 +327,11 @@ class SmartQuantController(wiring.Component):
         error_event = Signal(ErrorCause)
         m.d.comb += [registers.error.eq(error_event), registers.error_tag.eq(cmd.tag),
                      registers.error_address.eq(cmd.address)]
-        line_bit = Signal(PLANES)
-        m.d.comb += [line_bit.eq(1 << cmd.line), combiner.line.eq(cmd.line), combiner.data.eq(write_data.r_data),
+        m.d.comb += [combiner.line.eq(cmd.line), combiner.data.eq(write_data.r_data),
                      combiner.w_group.eq(cmd.group), combiner.w_cap.eq(cmd.cap),
                      serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
                      serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
-                     registers.write_pending.eq(combiner.mask != 0)]
+                     registers.write_pending.eq(pending)]
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
@@ -293,40 +339,42 @@ class SmartQuantController(wiring.Component):
                 # A requested flush waits for a gap between commands.
                 with m.If(flush_requested & ~cmd_valid):
                     m.d.sync += flush_requested.eq(0)
-                    with m.If(combiner.mask != 0):
+                    with m.If(pending):
                         m.next = "FLUSH_LOOKUP"
+                with m.Elif(~decide):
+                    pass                                   # the command is being prepared
                 with m.Elif(cmd_valid & (cmd.cause != ErrorCause.NONE)):
-                    with m.If(cmd.write & ndr_fifo.w_rdy):
+                    with m.If(cmd.write & ndr_ready):
                         m.d.comb += [ndr_fifo.w_en.eq(1), consumed.eq(1), error_event.eq(cmd.cause)]
-                    with m.If(~cmd.write & serve_fifo.w_rdy):
+                    with m.If(~cmd.write & serve_ready):
                         m.d.comb += [serve_fifo.w_en.eq(1), serve_in.poison.eq(1), consumed.eq(1),
                                      error_event.eq(cmd.cause)]
                 with m.Elif(cmd_valid & cmd.write):
-                    with m.If((combiner.mask != 0) & (combiner.group != cmd.group)):
+                    with m.If(pending_elsewhere):
                         m.next = "FLUSH_LOOKUP"
-                    with m.Elif(ndr_fifo.w_rdy):
+                    with m.Elif(ndr_ready):
                         m.d.comb += [ndr_fifo.w_en.eq(1), consumed.eq(1), registers.host_write.eq(1),
                                      combiner.write.eq(1)]
-                        with m.If((combiner.mask | line_bit) == _FULL):
+                        with m.If(completes):
                             m.next = "FLUSH_LOOKUP"
                 with m.Elif(cmd_valid):
-                    with m.If((combiner.mask != 0) & (combiner.group == cmd.group)):
+                    with m.If(pending_here):
                         m.next = "FLUSH_LOOKUP"
-                    # One read per cycle: find or take the entry, queue the fetch and the response.
+                    # One read per decision: find or take the entry, queue the fetch and the response.
                     with m.Elif(grow):
-                        with m.If(pool.fits | (pool.can_evict & pool.fits_evicting)):
-                            with m.If(serve_fifo.w_rdy & job_fifo.w_rdy):
+                        with m.If(fits | (can_evict & fits_evicting)):
+                            with m.If(serve_ready & job_ready):
                                 fetch(pool.new_row, pool.new_col, 0, used, cmd.group, cmd.k)
-                                m.d.comb += [pool.allocate.eq(1), pool.evict.eq(~pool.fits),
-                                             pool.w_cap.eq(cap), pool.w_fetched.eq(used),
+                                m.d.comb += [pool.allocate.eq(1), pool.evict.eq(~fits),
+                                             pool.w_cap.eq(read_cap), pool.w_fetched.eq(used),
                                              pool.w_last.eq(pushed), serve_fifo.w_en.eq(1),
                                              serve_in.row.eq(pool.new_row), serve_in.col.eq(pool.new_col),
                                              consumed.eq(1)]
-                        with m.Elif(pool.can_evict):
+                        with m.Elif(can_evict):
                             m.d.comb += pool.evict.eq(1)
-                    with m.Elif(serve_fifo.w_rdy & (job_fifo.w_rdy | ~more)):
+                    with m.Elif(serve_ready & (job_ready | ~more)):
                         with m.If(more):
-                            fetch(entry.row, entry.col, entry.fetched, used - entry.fetched, cmd.group, cmd.k)
+                            fetch(entry.row, entry.col, entry.fetched, missing, cmd.group, cmd.k)
                         m.d.comb += [pool.update.eq(1), pool.w_last.eq(pushed),
                                      pool.w_fetched.eq(Mux(more, used, entry.fetched)),
                                      serve_fifo.w_en.eq(1), serve_in.row.eq(entry.row), serve_in.col.eq(entry.col),
@@ -341,7 +389,7 @@ class SmartQuantController(wiring.Component):
                 # An 8-slot entry for the group: a hit on one once no queued response reads it,
                 # else a new one; a partial group fetches the planes the entry lacks.
                 m.d.comb += [flushing.eq(1), flush_lookup.eq(1)]
-                with m.If(~grow):
+                with m.If(~flush_grow):
                     with m.If(~pool.entry_busy & job_fifo.w_rdy):
                         with m.If(partial):
                             fetch(entry.row, entry.col, entry.fetched, PLANES - entry.fetched, combiner.group, PLANES)

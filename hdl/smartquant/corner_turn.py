@@ -7,9 +7,9 @@
   (``lane_bits``-weight slices of a plane), starting at :func:`first_span`; the controller
   reads those two spans of every plane (offsets 0 and 1). Which bit of them feeds which output
   bit depends only on ``k`` and the chunk's *phase* ``(l * chunks + c) mod k``
-  (:func:`chunk_phase`), so one multiplexer per output bit with one input per ``(k, phase)``
-  (36 at most) does the whole turn, whatever the lane width. With ``lane_bits = 512`` a
-  chunk is the whole line.
+  (:func:`chunk_phase`), so one AND-OR per output bit with one term per ``(k, phase)``
+  (36 at most), its selects decoded a cycle ahead, does the whole turn, whatever the lane
+  width. With ``lane_bits = 512`` a chunk is the whole line.
 - Write side, :func:`planes_from_int8_line`: one INT8 line as a 64-bit piece of each of the
   8 planes, pure wiring (plane ``p`` bit ``j`` is bit ``7 - p`` of weight ``j``).
 """
@@ -74,7 +74,13 @@ def SpansLayout(lane_bits: int) -> data.ArrayLayout:
 
 
 class ViewChunkAssembler(wiring.Component):
-    """Combinational: one chunk of a host line of view ``k`` from two spans of every plane.
+    """One chunk of a host line of view ``k`` from two spans of every plane, described a cycle ahead.
+
+    The chunk's description (``k``, ``phase``, ``used``, ``zero``) is given one cycle before its
+    spans and decoded into registers: one select bit per ``(k, phase)`` case and plane kept
+    (``plane < used``), and one fill bit per output bit. So the spans, which leave the plane
+    store's registers, pass through an AND-OR of at most 36 terms per output bit and nothing
+    else.
 
     Parameters
     ----------
@@ -83,46 +89,58 @@ class ViewChunkAssembler(wiring.Component):
 
     Members
     -------
-    spans : In(SpansLayout(lane_bits))
-        Spans ``first_span(...)`` (offset 0) and the next (offset 1) of every plane (only the
-        first ``used`` planes are read).
     k : In(4)
-        View, 1..8.
+        View, 1..8, of the chunk whose spans arrive in the next cycle.
     phase : In(3)
-        :func:`chunk_phase` of the chunk, ``0 .. k-1``.
+        Its :func:`chunk_phase`, ``0 .. k-1``.
     used : In(4)
         Planes used, ``1 .. k``; planes ``used .. k-1`` read as the fill ``1, 0, 0, ...``.
+    zero : In(1)
+        The chunk reads as zeros (a poisoned response).
+    spans : In(SpansLayout(lane_bits))
+        Spans ``first_span(...)`` (offset 0) and the next (offset 1) of every plane (only the
+        first ``used`` planes are read), one cycle after their description.
     o : Out(lane_bits)
+        The chunk, combinational from ``spans`` and the registered decode.
     """
 
     def __init__(self, lane_bits: int = LINE_BITS):
         self.lane_bits = check_lane_bits(lane_bits)
         self.chunks = LINE_BITS // lane_bits
         super().__init__({
-            "spans": In(SpansLayout(lane_bits)),
             "k": In(4),
             "phase": In(3),
             "used": In(4),
+            "zero": In(1),
+            "spans": In(SpansLayout(lane_bits)),
             "o": Out(lane_bits),
         })
 
     def elaborate(self, platform):
         m = Module()
-        filled = Signal(SpansLayout(self.lane_bits))   # unfetched planes replaced by the fill
-        for p in range(PLANES):
-            with m.If(p < self.used):
-                m.d.comb += filled[p].eq(self.spans[p])
-            with m.Elif(p == self.used):
-                m.d.comb += filled[p].eq(-1)
-            with m.Else():
-                m.d.comb += filled[p].eq(0)
-        with m.Switch(Cat(self.phase, self.k)):
-            for k in range(1, PLANES + 1):
-                for phase in range(k):
-                    line, chunk = divmod(phase, self.chunks)          # a chunk with this phase
-                    sources = view_chunk_sources(k, line, chunk, self.lane_bits)
-                    with m.Case(phase | k << 3):
-                        m.d.comb += self.o.eq(Cat(*(filled[p][offset][j] for p, offset, j in sources)))
+        lane = self.lane_bits
+        data_terms = [[] for _ in range(lane)]         # (select, span bit) per output bit
+        fill_terms = [[] for _ in range(lane)]         # this cycle's "reads the fill plane" per output bit
+        for k in range(1, PLANES + 1):
+            for phase in range(k):
+                line, chunk = divmod(phase, self.chunks)          # a chunk with this phase
+                sources = view_chunk_sources(k, line, chunk, lane)
+                case = Signal(name=f"case_{k}_{phase}")
+                m.d.comb += case.eq((self.k == k) & (self.phase == phase) & ~self.zero)
+                keep, fill = [], []
+                for p in range(k):
+                    kept = Signal(name=f"keep_{k}_{phase}_{p}", reset_less=True)
+                    filled = Signal(name=f"fill_{k}_{phase}_{p}")
+                    m.d.sync += kept.eq(case & (self.used > p))
+                    m.d.comb += filled.eq(case & (self.used == p))
+                    keep.append(kept)
+                    fill.append(filled)
+                for i, (p, offset, j) in enumerate(sources):
+                    data_terms[i].append(keep[p] & self.spans[p][offset][j])
+                    fill_terms[i].append(fill[p])
+        fill_bits = Signal(lane, reset_less=True)
+        m.d.sync += fill_bits.eq(Cat(*(Cat(*terms).any() for terms in fill_terms)))
+        m.d.comb += self.o.eq(Cat(*(Cat(fill_bits[i], *terms).any() for i, terms in enumerate(data_terms))))
         return m
 
 

@@ -85,6 +85,9 @@ class PlanePoolTable(wiring.Component):
     fits_evicting : Out(1)
         It fits once the oldest entry is evicted (``evict`` and ``allocate`` together in one
         cycle: a stream that evicts one entry per new one loses no cycle).
+    fits_by_size, fits_evicting_by_size : Out(4)
+        ``fits`` and ``fits_evicting`` for each size (bit ``z``: an entry of ``2**z`` slots),
+        independent of ``size``.
     can_evict : Out(1)
         The ring holds an entry and the oldest is not read by any queued response.
     pushed, served : In(SEQUENCE_BITS)
@@ -114,7 +117,8 @@ class PlanePoolTable(wiring.Component):
         super().__init__({
             "load_group": In(group_width), "hold_group": In(group_width), "load": In(1),
             "group": Out(group_width), "hit": Out(1), "entry": Out(self.entry_layout), "entry_busy": Out(1),
-            "size": In(2), "fits": Out(1), "fits_evicting": Out(1), "new_row": Out(g.row_bits), "new_col": Out(3),
+            "size": In(2), "fits": Out(1), "fits_evicting": Out(1),
+            "fits_by_size": Out(4), "fits_evicting_by_size": Out(4), "new_row": Out(g.row_bits), "new_col": Out(3),
             "can_evict": Out(1), "pushed": In(SEQUENCE_BITS), "served": In(SEQUENCE_BITS),
             "evict": In(1), "allocate": In(1), "update": In(1),
             "w_cap": In(4), "w_fetched": In(4), "w_last": In(SEQUENCE_BITS),
@@ -251,7 +255,8 @@ class PlanePoolTable(wiring.Component):
             m.d.sync += need.eq(need_at(Mux(self.allocate, end, head), z))
             fits_z, fits_evicting_z = Signal(name=f"fits_{z}"), Signal(name=f"fits_evicting_{z}")
             m.d.comb += [fits_z.eq(no_entry | room_large | (room[:4] >= need)),
-                         fits_evicting_z.eq(one_entry | room_evicting_large | (room_evicting[:4] >= need))]
+                         fits_evicting_z.eq(one_entry | room_evicting_large | (room_evicting[:4] >= need)),
+                         self.fits_by_size[z].eq(fits_z), self.fits_evicting_by_size[z].eq(fits_evicting_z)]
             with m.If(self.size == z):
                 m.d.comb += [self.fits.eq(fits_z), self.fits_evicting.eq(fits_evicting_z)]
         # Next cycle's rooms. The oldest entry then is this cycle's second when it evicts, else

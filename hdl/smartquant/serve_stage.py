@@ -16,7 +16,7 @@ pulses when the head response's last chunk is read: the plane pool may then reus
 (the read has left the memories by the next write).
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -59,7 +59,8 @@ class ServeStage(wiring.Component):
     lane_bits : int
         Chunk width.
     read_latency : int
-        Cycles from the plane store's read address to ``r_spans``.
+        Cycles from the plane store's read address to ``r_spans`` (at least 1: the corner turn
+        decodes a chunk's description in the cycle before its spans).
 
     Members
     -------
@@ -86,6 +87,8 @@ class ServeStage(wiring.Component):
     def __init__(self, rows: int, row_bits: int, lane_bits: int, read_latency: int):
         self.lane_bits = lane_bits
         self.spans = LINE_BITS // lane_bits
+        if not isinstance(read_latency, int) or read_latency < 1:
+            raise ValueError(f"read_latency must be an integer >= 1, got {read_latency!r}")
         self.read_latency = read_latency
         # A line's credit is held from its first chunk's read to its DRS transfer: spans - 1
         # cycles of chunks, the read latency, the queue write and the credit's return.
@@ -145,14 +148,17 @@ class ServeStage(wiring.Component):
         issued = Signal(_ChunkLayout(spans))
         m.d.comb += [issued.tag.eq(head.tag), issued.poison.eq(head.poison), issued.k.eq(head.k),
                      issued.used.eq(head.used), issued.phase.eq(phase), issued.chunk.eq(chunk), issued.last.eq(last)]
-        arriving = delay(m, issued, self.read_latency, "chunk")
+        # The assembler decodes the chunk's description a cycle before its spans arrive.
+        described = delay(m, issued, self.read_latency - 1, "chunk")
+        arriving = delay(m, described, 1, "chunk_arriving")
         valid = take
         for stage in range(self.read_latency):
             valid = valid_reg(m, f"chunk_valid_{stage + 1}", valid)
-        m.d.comb += [assembler.spans.eq(self.r_spans), assembler.k.eq(arriving.k), assembler.phase.eq(arriving.phase),
-                     assembler.used.eq(arriving.used)]
+        m.d.comb += [assembler.spans.eq(self.r_spans), assembler.k.eq(described.k),
+                     assembler.phase.eq(described.phase), assembler.used.eq(described.used),
+                     assembler.zero.eq(described.poison)]
         chunk_data = Signal(lane)
-        m.d.comb += chunk_data.eq(Mux(arriving.poison, 0, assembler.o))
+        m.d.comb += chunk_data.eq(assembler.o)
         line_data = Signal(LINE_BITS - lane, reset_less=True)     # the line's chunks before the last
         if spans > 1:
             with m.If(valid & ~arriving.last):

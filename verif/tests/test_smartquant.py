@@ -44,12 +44,15 @@ def test_controller_matches_golden(sim):
 
 @pytest.mark.parametrize("hardware", [{"pool_rows": 1, "n_regions": 1, "dram_outstanding": 3, "lane_bits": 64},
                                       pytest.param({"pool_rows": 2, "lane_bits": 128}, marks=pytest.mark.regress),
-                                      pytest.param({"pool_rows": 16, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress)])
+                                      pytest.param({"pool_rows": 16, "dram_outstanding": 32, "lane_bits": 256}, marks=pytest.mark.regress),
+                                      pytest.param({"pool_rows": 1, "lane_bits": 64, "decision_cycles": 1}, marks=pytest.mark.regress),
+                                      pytest.param({"decision_cycles": 2}, marks=pytest.mark.regress)])
 def test_other_configurations(hardware):
     """Correctness at the extremes: one pool row (8 slots), one region, a DRAM read limit of 3 and
     the narrowest lanes together in quick runs (the default is 8 rows, 4 regions, 64 reads, 512-bit
     lanes); the other lane widths and pool sizes under regress (the corner-turn wiring of every lane
-    width is checked against the golden packing below)."""
+    width is checked against the golden packing below), and the sequencer's decision in the cycle
+    count each lane width does not take by default (1 below 512-bit lanes, 2 at 512)."""
     run_controller("verilator", SMALL, **hardware)
 
 
@@ -88,7 +91,8 @@ def test_controller_long_random(sim):
     ({"n_groups": 0}, "n_groups"), ({"pool_rows": 17}, "pool_rows"), ({"n_regions": 13}, "n_regions"),
     ({"dram_outstanding": 0}, "dram_outstanding"), ({"response_depth": 1}, "response_depth"), ({"response_depth": 257}, "response_depth"),
     ({"dram_base": 32}, "dram_base"), ({"pool_rows": True}, "pool_rows"), ({"pool_rows": 0}, "pool_rows"), ({"lane_bits": 96}, "lane_bits"),
-    ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits"), ({"memory": "ice40"}, "memory")])
+    ({"lane_bits": 32}, "lane_bits"), ({"lane_bits": 64.0}, "lane_bits"), ({"memory": "ice40"}, "memory"),
+    ({"decision_cycles": 0}, "decision_cycles"), ({"decision_cycles": 3}, "decision_cycles")])
 def test_invalid_parameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SmartQuantController(**kwargs)
