@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 from golden.bitplane import PLANES, ViewMap
 
 from .arbiter import HostArbiter
-from .corner_turn import check_lane_bits
+from .corner_turn import check_lane_bits, line_start
 from .cxl_mem import LINE_BITS, TAG_BITS, HostSignature, NDROpcode
 from .dram_port import DramSignature
 from .fetch_issuer import FetchIssuer, FetchJobLayout
@@ -159,7 +159,7 @@ class SmartQuantController(wiring.Component):
 
         # --- queues: read responses to the serve stage, write completions, fetch jobs ----------
         # In distributed RAM (their outputs feed logic and pins; a block RAM's output is slow).
-        serve_layout = ServeLayout(geometry.row_bits)
+        serve_layout = ServeLayout(geometry.row_bits, spans)
         m.submodules.serve_fifo = serve_fifo = SyncFIFO(width=serve_layout.size, depth=self.response_depth)
         m.submodules.ndr_fifo = ndr_fifo = SyncFIFO(width=TAG_BITS, depth=self.response_depth)
         # Decoded commands wait in a short queue for the command stage, so the sequencer's decision
@@ -238,7 +238,8 @@ class SmartQuantController(wiring.Component):
         cmd_valid = Signal()
         consumed = Signal()                      # the sequencer finished the command
         in_command = Signal()                    # the FSM is in COMMAND
-        flush_lookup = Signal()                  # ... in a state that looks the flush group up
+        flush_lookup = Signal()                  # ... in a state that looks the flush group up (registered:
+                                                 # set on entering FLUSH_LOOKUP, cleared on leaving FLUSH_ALLOCATE)
         load = Signal()
         m.d.comb += [load.eq(in_command & (~cmd_valid | consumed)), commands.r_en.eq(load),
                      pool.load.eq(load), pool.load_group.eq(next_cmd.group),
@@ -331,7 +332,17 @@ class SmartQuantController(wiring.Component):
                      combiner.w_group.eq(cmd.group), combiner.w_cap.eq(cmd.cap),
                      serve_in.tag.eq(cmd.tag), ndr_fifo.w_data.eq(cmd.tag),
                      serve_in.k.eq(cmd.k), serve_in.line.eq(cmd.line), serve_in.used.eq(used),
+                     Cat(serve_in.first, serve_in.phase).eq(Cat(*line_start(m, cmd.k, cmd.line, lane))),
                      registers.write_pending.eq(pending)]
+
+        def to_flush():
+            """Leave COMMAND for the flush: the pool looks the combiner's group up from the next cycle."""
+            m.next = "FLUSH_LOOKUP"
+            m.d.sync += flush_lookup.eq(1)
+
+        def to_fetch():
+            m.next = "FLUSH_FETCH"
+            m.d.sync += flush_lookup.eq(0)
 
         with m.FSM(name="sequencer"):
             with m.State("COMMAND"):
@@ -340,7 +351,7 @@ class SmartQuantController(wiring.Component):
                 with m.If(flush_requested & ~cmd_valid):
                     m.d.sync += flush_requested.eq(0)
                     with m.If(pending):
-                        m.next = "FLUSH_LOOKUP"
+                        to_flush()
                 with m.Elif(~decide):
                     pass                                   # the command is being prepared
                 with m.Elif(cmd_valid & (cmd.cause != ErrorCause.NONE)):
@@ -351,15 +362,15 @@ class SmartQuantController(wiring.Component):
                                      error_event.eq(cmd.cause)]
                 with m.Elif(cmd_valid & cmd.write):
                     with m.If(pending_elsewhere):
-                        m.next = "FLUSH_LOOKUP"
+                        to_flush()
                     with m.Elif(ndr_ready):
                         m.d.comb += [ndr_fifo.w_en.eq(1), consumed.eq(1), registers.host_write.eq(1),
                                      combiner.write.eq(1)]
                         with m.If(completes):
-                            m.next = "FLUSH_LOOKUP"
+                            to_flush()
                 with m.Elif(cmd_valid):
                     with m.If(pending_here):
-                        m.next = "FLUSH_LOOKUP"
+                        to_flush()
                     # One read per decision: find or take the entry, queue the fetch and the response.
                     with m.Elif(grow):
                         with m.If(fits | (can_evict & fits_evicting)):
@@ -382,20 +393,20 @@ class SmartQuantController(wiring.Component):
 
             with m.State("FLUSH_LOOKUP"):
                 # The pool looks the flush group up (the result is there in the next cycle).
-                m.d.comb += [flushing.eq(1), flush_lookup.eq(1)]
+                m.d.comb += flushing.eq(1)
                 m.next = "FLUSH_ALLOCATE"
 
             with m.State("FLUSH_ALLOCATE"):
                 # An 8-slot entry for the group: a hit on one once no queued response reads it,
                 # else a new one; a partial group fetches the planes the entry lacks.
-                m.d.comb += [flushing.eq(1), flush_lookup.eq(1)]
+                m.d.comb += flushing.eq(1)
                 with m.If(~flush_grow):
                     with m.If(~pool.entry_busy & job_fifo.w_rdy):
                         with m.If(partial):
                             fetch(entry.row, entry.col, entry.fetched, PLANES - entry.fetched, combiner.group, PLANES)
                         m.d.comb += [pool.update.eq(1), pool.w_fetched.eq(PLANES), pool.w_last.eq(entry.last)]
                         m.d.sync += flush_row.eq(entry.row)
-                        m.next = "FLUSH_FETCH"
+                        to_fetch()
                 with m.Elif(pool.fits):
                     with m.If(job_fifo.w_rdy):
                         with m.If(partial):
@@ -403,7 +414,7 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += [pool.allocate.eq(1), pool.w_cap.eq(cap), pool.w_fetched.eq(PLANES),
                                      pool.w_last.eq(served - 1)]       # no queued response reads it
                         m.d.sync += flush_row.eq(pool.new_row)
-                        m.next = "FLUSH_FETCH"
+                        to_fetch()
                 with m.Elif(pool.can_evict):
                     m.d.comb += pool.evict.eq(1)
 

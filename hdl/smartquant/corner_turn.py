@@ -23,7 +23,7 @@ from golden.bitplane import PLANES
 from .cxl_mem import LINE_BITS
 
 __all__ = ["LANE_WIDTHS", "PlanesLayout", "SpansLayout", "ViewChunkAssembler", "chunk_phase", "first_span",
-           "planes_from_int8_line", "view_chunk_sources", "view_line_sources"]
+           "line_start", "planes_from_int8_line", "view_chunk_sources", "view_line_sources"]
 
 PlanesLayout = data.ArrayLayout(LINE_BITS, PLANES)
 
@@ -45,6 +45,20 @@ def first_span(k: int, line: int, chunk: int, lane_bits: int) -> int:
 def chunk_phase(k: int, line: int, chunk: int, lane_bits: int) -> int:
     """The chunk's phase, ``(line * chunks + chunk) mod k``: with ``k`` it fixes the chunk's wiring."""
     return (line * (LINE_BITS // lane_bits) + chunk) % k
+
+
+def line_start(m, k, line, lane_bits: int):
+    """Signals decoded from Amaranth values ``k`` (1..8) and ``line`` (0..k-1): the first span and
+    the phase of the line's chunk 0 (:func:`first_span`, :func:`chunk_phase`); 0 for other codes."""
+    first = Signal(range(LINE_BITS // lane_bits), name="start_first")
+    phase = Signal(3, name="start_phase")
+    with m.Switch(Cat(line, k)):
+        for view in range(1, PLANES + 1):
+            for index in range(view):
+                with m.Case(index | view << 3):
+                    m.d.comb += [first.eq(first_span(view, index, 0, lane_bits)),
+                                 phase.eq(chunk_phase(view, index, 0, lane_bits))]
+    return first, phase
 
 
 def view_chunk_sources(k: int, line: int, chunk: int, lane_bits: int) -> list[tuple[int, int, int]]:

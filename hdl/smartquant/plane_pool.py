@@ -226,7 +226,10 @@ class PlanePoolTable(wiring.Component):
                      third_base.eq(Mux(evicted, front[3][0], front[2][0]))]
 
         def room_before(entry_base, start):
-            """Free slots from ``start`` to an entry's base slot (0 when ``start`` has reached it)."""
+            """Free slots from ``start`` to an entry's base slot (0 when ``start`` has reached it):
+            ``(entry_base - start) mod slots``, a plain subtraction when ``slots`` is a power of two."""
+            if g.slots & (g.slots - 1) == 0:
+                return (entry_base - start)[:g.id_bits]
             return Mux(entry_base >= start, entry_base - start, entry_base + g.slots - start)
 
         room, room_evicting = Signal(range(g.slots + 1)), Signal(range(g.slots + 1))
@@ -241,12 +244,20 @@ class PlanePoolTable(wiring.Component):
             (a function of the low z bits alone)."""
             return ((-start) & ((1 << z) - 1)) + (1 << z)
 
+        # Where an entry of each size would go at the head (its base and end slot), registered:
+        # worked out from the next cycle's head (the new entry's end when this cycle allocates).
+        def placed_at(start, z):
+            aligned = (start + (1 << z) - 1) & ~((1 << z) - 1)
+            return (Mux(aligned >= g.slots, 0, aligned),
+                    Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z)))
+
         ends = []
         for z in range(4):
-            aligned = (head + (1 << z) - 1) & ~((1 << z) - 1)
-            base_z, end_z = Signal(range(g.slots), name=f"base_{z}"), Signal(range(g.slots), name=f"end_{z}")
-            m.d.comb += [base_z.eq(Mux(aligned >= g.slots, 0, aligned)),
-                         end_z.eq(Mux(aligned + (1 << z) >= g.slots, aligned + (1 << z) - g.slots, aligned + (1 << z)))]
+            base_z = Signal(range(g.slots), name=f"base_{z}")                      # the head starts at 0
+            end_z = Signal(range(g.slots), name=f"end_{z}", init=(1 << z) % g.slots)
+            next_base, next_end = placed_at(end, z)
+            with m.If(self.allocate):
+                m.d.sync += [base_z.eq(next_base), end_z.eq(next_end)]
             ends.append(end_z)
             with m.If(self.size == z):
                 m.d.comb += [base.eq(base_z), end.eq(end_z)]

@@ -1,7 +1,7 @@
 """The serve stage: queued read responses answered in order, one chunk per cycle, into DRS.
 
 The head response waits in a register until its ``used`` planes have arrived (or it is
-poisoned); then each cycle one chunk ``c`` of its line is read: spans ``first_span(k, line, c)``
+poisoned; the check is registered, so an arrival shows a cycle later); then each cycle one chunk ``c`` of its line is read: spans ``first_span(k, line, c)``
 and the next of every plane. The span and the chunk's phase are registers, stepped from chunk
 to chunk (``phase + 1``, and ``first + 1`` when the phase wraps at ``k``), so the plane store's
 read address leaves flip-flops. The plane store answers :data:`.plane_store.READ_LATENCY`
@@ -16,25 +16,28 @@ pulses when the head response's last chunk is read: the plane pool may then reus
 (the read has left the memories by the next write).
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.bitplane import PLANES
 
 from ..pipeline import delay, valid_reg
-from .corner_turn import SpansLayout, ViewChunkAssembler, chunk_phase, first_span
+from .corner_turn import SpansLayout, ViewChunkAssembler
 from .cxl_mem import LINE_BITS, TAG_BITS, DRSLayout, DRSOpcode
 
 __all__ = ["ServeLayout", "ServeStage"]
 
 
 class ServeLayout(data.StructLayout):
-    """A queued read response: ``tag``, ``poison``, view ``k``, ``line``, planes ``used``, and the
-    entry's ``row`` / ``col`` in the plane pool."""
+    """A queued read response: ``tag``, ``poison``, view ``k``, ``line``, planes ``used``, the
+    entry's ``row`` / ``col`` in the plane pool, and where the line's first chunk starts
+    (``first`` span and ``phase``: :func:`.corner_turn.line_start` of ``k`` and ``line``, decoded
+    by the writer so the serve stage loads them from the queue as they are)."""
 
-    def __init__(self, row_bits: int):
-        super().__init__({"tag": TAG_BITS, "poison": 1, "k": 4, "line": 3, "used": 4, "row": row_bits, "col": 3})
+    def __init__(self, row_bits: int, spans: int):
+        super().__init__({"tag": TAG_BITS, "poison": 1, "k": 4, "line": 3, "used": 4, "row": row_bits, "col": 3,
+                          "first": range(spans), "phase": 3})
 
 
 class _ChunkLayout(data.StructLayout):
@@ -94,7 +97,7 @@ class ServeStage(wiring.Component):
         # cycles of chunks, the read latency, the queue write and the credit's return.
         self.lines = max(2, -(-(self.spans + read_latency + 2) // self.spans))
         super().__init__({
-            "queue": In(stream.Signature(ServeLayout(row_bits))),
+            "queue": In(stream.Signature(ServeLayout(row_bits, self.spans))),
             "arrived": In(data.ArrayLayout(PLANES, rows)), "claimed": In(1),
             "r_row": Out(range(rows)), "r_first": Out(range(self.spans)), "r_col": Out(3),
             "r_spans": In(SpansLayout(lane_bits)),
@@ -115,8 +118,13 @@ class ServeStage(wiring.Component):
         chunk = Signal(range(spans), reset_less=True)
         first = Signal(range(spans), reset_less=True)
         phase = Signal(3, reset_less=True)
+        # The head's planes have arrived (or it is poisoned): registered, for the response loaded
+        # this cycle or the one held, from this cycle's arrived bits (so an arrival shows a cycle
+        # later; a queued response's slots cannot be taken away meanwhile).
         ready_planes = Signal()
-        m.d.comb += ready_planes.eq(head.poison | ((self.arrived[head.row] & need) == need))
+
+        def planes_ready(response, needed):
+            return response.poison | ((self.arrived[response.row] & needed) == needed)
 
         outstanding = Signal(range(self.lines + 1))     # lines whose first chunk is read, not yet out of DRS
         room, take, last = Signal(), Signal(), Signal()
@@ -127,15 +135,12 @@ class ServeStage(wiring.Component):
         m.d.comb += [load.eq(~head_valid | (take & last)), self.queue.ready.eq(load),
                      self.served.eq(take & last)]
         new = self.queue.payload
-        first_0, phase_0 = Signal.like(first), Signal.like(phase)
-        with m.Switch(Cat(new.line, new.k)):
-            for k in range(1, PLANES + 1):
-                for line in range(k):
-                    with m.Case(line | k << 3):
-                        m.d.comb += [first_0.eq(first_span(k, line, 0, lane)), phase_0.eq(chunk_phase(k, line, 0, lane))]
+        new_need = Signal(PLANES)
+        m.d.comb += new_need.eq(((1 << new.used) - 1) << new.col)
+        m.d.sync += ready_planes.eq(Mux(load, planes_ready(new, new_need), planes_ready(head, need)))
         with m.If(load):
-            m.d.sync += [head_valid.eq(self.queue.valid), head.eq(new), need.eq(((1 << new.used) - 1) << new.col),
-                         chunk.eq(0), first.eq(first_0), phase.eq(phase_0)]
+            m.d.sync += [head_valid.eq(self.queue.valid), head.eq(new), need.eq(new_need),
+                         chunk.eq(0), first.eq(new.first), phase.eq(new.phase)]
         with m.Elif(take):
             m.d.sync += chunk.eq(chunk + 1)
             with m.If(phase + 1 == head.k):

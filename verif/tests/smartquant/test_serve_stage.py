@@ -10,6 +10,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from golden.bitplane import PLANES, read_view, slot_size
+from hdl.smartquant.corner_turn import chunk_phase, first_span
 from hdl.smartquant.plane_store import READ_LATENCY, PlaneStore
 from hdl.smartquant.serve_stage import ServeStage
 
@@ -55,7 +56,8 @@ def test_every_line_of_a_view_is_served_from_its_entry(lane_bits, k, cap):
                 ctx.set(store.w_en[col + p], 0)
         ctx.set(serve.drs.ready, 1)
         for line in range(k):
-            for name, value in dict(tag=line, k=k, line=line, used=used, row=row, col=col).items():
+            start = dict(first=first_span(k, line, 0, lane_bits), phase=chunk_phase(k, line, 0, lane_bits))
+            for name, value in dict(tag=line, k=k, line=line, used=used, row=row, col=col, **start).items():
                 ctx.set(getattr(serve.queue.payload, name), value)
             ctx.set(serve.queue.valid, 1)
             if line == 0:                                            # no planes yet: the response waits
