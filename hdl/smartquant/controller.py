@@ -36,7 +36,7 @@ from .plane_store import READ_LATENCY, PlaneStore
 from .register_map import MAX_REGIONS
 from .registers import ControlRegisters, RegisterBusSignature
 from .response_writer import ResponseWriter
-from .serve_stage import ServeLayout, ServeStage
+from .serve_stage import ServeLayout, ServeStage, plane_mask
 from .view_decoder import ErrorCause, ViewDecoder, view_geometry
 from .write_combiner import WriteCombiner
 
@@ -335,6 +335,14 @@ class SmartQuantController(wiring.Component):
                      Cat(serve_in.first, serve_in.phase).eq(Cat(*line_start(m, cmd.k, cmd.line, lane))),
                      registers.write_pending.eq(pending)]
 
+        # The flush evicts on the pool's `can_evict` registered (a cycle late, and not the cycle after
+        # an eviction, whose value spoke of the entry just evicted): off the decision's paths.
+        flush_can_evict = Signal()
+        m.d.sync += flush_can_evict.eq(pool.can_evict & ~pool.evict)
+
+        # The planes a queued response reads, decoded for either entry before the decision picks.
+        need_new, need_hit = plane_mask(m, used, pool.new_col), plane_mask(m, used, entry.col)
+
         def to_flush():
             """Leave COMMAND for the flush: the pool looks the combiner's group up from the next cycle."""
             m.next = "FLUSH_LOOKUP"
@@ -380,7 +388,7 @@ class SmartQuantController(wiring.Component):
                                              pool.w_cap.eq(read_cap), pool.w_fetched.eq(used),
                                              pool.w_last.eq(pushed), serve_fifo.w_en.eq(1),
                                              serve_in.row.eq(pool.new_row), serve_in.col.eq(pool.new_col),
-                                             consumed.eq(1)]
+                                             serve_in.need.eq(need_new), consumed.eq(1)]
                         with m.Elif(can_evict):
                             m.d.comb += pool.evict.eq(1)
                     with m.Elif(serve_ready & (job_ready | ~more)):
@@ -389,7 +397,7 @@ class SmartQuantController(wiring.Component):
                         m.d.comb += [pool.update.eq(1), pool.w_last.eq(pushed),
                                      pool.w_fetched.eq(Mux(more, used, entry.fetched)),
                                      serve_fifo.w_en.eq(1), serve_in.row.eq(entry.row), serve_in.col.eq(entry.col),
-                                     consumed.eq(1)]
+                                     serve_in.need.eq(need_hit), consumed.eq(1)]
 
             with m.State("FLUSH_LOOKUP"):
                 # The pool looks the flush group up (the result is there in the next cycle).
@@ -415,7 +423,7 @@ class SmartQuantController(wiring.Component):
                                      pool.w_last.eq(served - 1)]       # no queued response reads it
                         m.d.sync += flush_row.eq(pool.new_row)
                         to_fetch()
-                with m.Elif(pool.can_evict):
+                with m.Elif(flush_can_evict):
                     m.d.comb += pool.evict.eq(1)
 
             with m.State("FLUSH_FETCH"):

@@ -218,10 +218,9 @@ class PlanePoolTable(wiring.Component):
             front.append((base_reg, last_reg))
         evicted = Signal()
         m.d.sync += evicted.eq(self.evict)
-        oldest_base, oldest_last = Signal(g.id_bits), Signal(SEQUENCE_BITS)
+        oldest_base = Signal(g.id_bits)
         second_base, third_base = Signal(g.id_bits), Signal(g.id_bits)
         m.d.comb += [oldest_base.eq(Mux(evicted, front[1][0], front[0][0])),
-                     oldest_last.eq(Mux(evicted, front[1][1], front[0][1])),
                      second_base.eq(Mux(evicted, front[2][0], front[1][0])),
                      third_base.eq(Mux(evicted, front[3][0], front[2][0]))]
 
@@ -303,7 +302,8 @@ class PlanePoolTable(wiring.Component):
                      no_entry.eq(Mux(self.allocate, 0, stays_none)),
                      one_entry.eq(Mux(self.allocate, stays_none, stays_one))]
         m.d.comb += [self.new_row.eq(base >> 3), self.new_col.eq(base[:3]),
-                     self.can_evict.eq((count != 0) & ~in_use(oldest_last))]
+                     # Both candidates compared before the registered `evict` picks (not the pick first).
+                     self.can_evict.eq((count != 0) & ~Mux(evicted, in_use(front[1][1]), in_use(front[0][1])))]
 
         # Ring updates.
         m.d.comb += new_id.eq(tail + count)

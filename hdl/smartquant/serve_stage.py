@@ -1,8 +1,10 @@
 """The serve stage: queued read responses answered in order, one chunk per cycle, into DRS.
 
-The head response waits in a register until its ``used`` planes have arrived (or it is
-poisoned; the check is registered, so an arrival shows a cycle later); then each cycle one chunk ``c`` of its line is read: spans ``first_span(k, line, c)``
-and the next of every plane. The span and the chunk's phase are registers, stepped from chunk
+A queued response enters a front register (so nothing after the queue's distributed-RAM read
+but a register), then the head register, where it waits until its ``used`` planes have
+arrived (or it is poisoned; the check is registered, so an arrival shows a cycle later); then
+each cycle one chunk ``c`` of its line is read: spans ``first_span(k, line, c)`` and the next
+of every plane. The span and the chunk's phase are registers, stepped from chunk
 to chunk (``phase + 1``, and ``first + 1`` when the phase wraps at ``k``), so the plane store's
 read address leaves flip-flops. The plane store answers :data:`.plane_store.READ_LATENCY`
 cycles later; the chunk's description travels beside it, the corner turn
@@ -26,18 +28,32 @@ from ..pipeline import delay, valid_reg
 from .corner_turn import SpansLayout, ViewChunkAssembler
 from .cxl_mem import LINE_BITS, TAG_BITS, DRSLayout, DRSOpcode
 
-__all__ = ["ServeLayout", "ServeStage"]
+__all__ = ["ServeLayout", "ServeStage", "plane_mask"]
 
 
 class ServeLayout(data.StructLayout):
     """A queued read response: ``tag``, ``poison``, view ``k``, ``line``, planes ``used``, the
-    entry's ``row`` / ``col`` in the plane pool, and where the line's first chunk starts
-    (``first`` span and ``phase``: :func:`.corner_turn.line_start` of ``k`` and ``line``, decoded
-    by the writer so the serve stage loads them from the queue as they are)."""
+    entry's ``row`` / ``col`` in the plane pool, and, decoded by the writer so the serve stage
+    loads them from the queue as they are: where the line's first chunk starts (``first`` span
+    and ``phase``, :func:`.corner_turn.line_start` of ``k`` and ``line``) and the plane memories
+    it reads (``need``, :func:`plane_mask` of ``used`` and ``col``)."""
 
     def __init__(self, row_bits: int, spans: int):
         super().__init__({"tag": TAG_BITS, "poison": 1, "k": 4, "line": 3, "used": 4, "row": row_bits, "col": 3,
-                          "first": range(spans), "phase": 3})
+                          "first": range(spans), "phase": 3, "need": PLANES})
+
+
+def plane_mask(m: Module, used, col) -> Signal:
+    """Planes ``col .. col + used - 1`` of a pool row as a mask (one bit per plane memory), decoded
+    from Amaranth values ``used`` (1..8) and ``col`` (0..7, ``col + used <= 8``) as a table; 0 for
+    other codes."""
+    mask = Signal(PLANES, name="plane_mask")
+    with m.Switch(Cat(col, used)):
+        for count in range(1, PLANES + 1):
+            for base in range(PLANES - count + 1):
+                with m.Case(base | count << 3):
+                    m.d.comb += mask.eq(((1 << count) - 1) << base)
+    return mask
 
 
 class _ChunkLayout(data.StructLayout):
@@ -79,7 +95,7 @@ class ServeStage(wiring.Component):
     line_served : Out(1), with ``line_view`` : Out(4)
         An unpoisoned line enters the DRS queue.
     busy : Out(1)
-        A response is held, being read or queued for DRS.
+        A response is in the front or head register, being read or queued for DRS.
 
     Attributes
     ----------
@@ -118,13 +134,21 @@ class ServeStage(wiring.Component):
         chunk = Signal(range(spans), reset_less=True)
         first = Signal(range(spans), reset_less=True)
         phase = Signal(3, reset_less=True)
-        # The head's planes have arrived (or it is poisoned): registered, for the response loaded
-        # this cycle or the one held, from this cycle's arrived bits (so an arrival shows a cycle
-        # later; a queued response's slots cannot be taken away meanwhile).
-        ready_planes = Signal()
+        front = Signal(self.queue.payload.shape(), reset_less=True)
+        front_valid = Signal()
+        # The head's planes have arrived (or it is poisoned), from the last cycle's arrived bits
+        # (so an arrival shows a cycle later; a queued response's slots cannot be taken away
+        # meanwhile): worked out for the front and for the held head, each registered, and picked
+        # by the registered `load` (the head is the last front if it was loaded).
+        ready_planes, front_ready, held_ready, loaded = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += ready_planes.eq(Mux(loaded, front_ready, held_ready))
 
         def planes_ready(response, needed):
-            return response.poison | ((self.arrived[response.row] & needed) == needed)
+            # Every row checked against the mask, then the response's row picked (a shallow tree,
+            # where indexing the arrived bits first lets synthesis build a chain).
+            per_row = Signal(len(self.arrived), name="rows_ready")
+            m.d.comb += per_row.eq(Cat(((row & needed) == needed) for row in self.arrived))
+            return response.poison | per_row.bit_select(response.row, 1)
 
         outstanding = Signal(range(self.lines + 1))     # lines whose first chunk is read, not yet out of DRS
         room, take, last = Signal(), Signal(), Signal()
@@ -132,14 +156,16 @@ class ServeStage(wiring.Component):
                      take.eq(head_valid & ~self.claimed & ready_planes & room),
                      last.eq(chunk == spans - 1)]
         load = Signal()
-        m.d.comb += [load.eq(~head_valid | (take & last)), self.queue.ready.eq(load),
+        m.d.comb += [load.eq(~head_valid | (take & last)), self.queue.ready.eq(~front_valid | load),
                      self.served.eq(take & last)]
-        new = self.queue.payload
-        new_need = Signal(PLANES)
-        m.d.comb += new_need.eq(((1 << new.used) - 1) << new.col)
-        m.d.sync += ready_planes.eq(Mux(load, planes_ready(new, new_need), planes_ready(head, need)))
+        with m.If(self.queue.ready):
+            m.d.sync += [front_valid.eq(self.queue.valid), front.eq(self.queue.payload)]
+        new = front
+        new_need = new.need
+        m.d.sync += [front_ready.eq(planes_ready(new, new_need)), held_ready.eq(planes_ready(head, need)),
+                     loaded.eq(load)]
         with m.If(load):
-            m.d.sync += [head_valid.eq(self.queue.valid), head.eq(new), need.eq(new_need),
+            m.d.sync += [head_valid.eq(front_valid), head.eq(new), need.eq(new_need),
                          chunk.eq(0), first.eq(new.first), phase.eq(new.phase)]
         with m.Elif(take):
             m.d.sync += chunk.eq(chunk + 1)
@@ -182,5 +208,5 @@ class ServeStage(wiring.Component):
                      drs.payload.tag.eq(queued.tag), drs.payload.poison.eq(queued.poison),
                      drs.payload.data.eq(queued.data), lines.r_en.eq(drs.ready)]
         m.d.sync += outstanding.eq(outstanding + (take & (chunk == 0)) - (drs.valid & drs.ready))
-        m.d.comb += self.busy.eq(head_valid | (outstanding != 0))
+        m.d.comb += self.busy.eq(front_valid | head_valid | (outstanding != 0))
         return m

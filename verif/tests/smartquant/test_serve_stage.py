@@ -57,15 +57,16 @@ def test_every_line_of_a_view_is_served_from_its_entry(lane_bits, k, cap):
         ctx.set(serve.drs.ready, 1)
         for line in range(k):
             start = dict(first=first_span(k, line, 0, lane_bits), phase=chunk_phase(k, line, 0, lane_bits))
-            for name, value in dict(tag=line, k=k, line=line, used=used, row=row, col=col, **start).items():
+            for name, value in dict(tag=line, k=k, line=line, used=used, row=row, col=col,
+                                   need=((1 << used) - 1) << col, **start).items():
                 ctx.set(getattr(serve.queue.payload, name), value)
             ctx.set(serve.queue.valid, 1)
             if line == 0:                                            # no planes yet: the response waits
-                await ctx.tick()                                     # (taken into the head register)
+                await ctx.tick()                                     # (taken into the front register)
                 ctx.set(serve.queue.valid, 0)
                 for _ in range(8):
                     await ctx.tick()
-                    assert not ctx.get(serve.queue.ready) and not ctx.get(serve.drs.valid) and not ctx.get(serve.served)
+                    assert ctx.get(serve.busy) and not ctx.get(serve.drs.valid) and not ctx.get(serve.served)
                 ctx.set(serve.arrived[row], ((1 << used) - 1) << col)
                 continue
             await ctx.tick().until(serve.queue.ready)
