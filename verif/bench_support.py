@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 from amaranth.hdl import Shape
 from amaranth.lib import data
@@ -18,7 +19,33 @@ from amaranth.lib import data
 REGRESSION_SEED = cocotb.RANDOM_SEED
 
 __all__ = ["params", "rng", "pack_lanes", "split_lanes", "split_struct", "record_summary", "resolved",
-           "pack", "stream_through"]
+           "pack", "stream_through", "start", "start_clock", "reset", "CLOCK_PERIOD_NS"]
+
+CLOCK_PERIOD_NS = 10
+
+
+def start_clock(dut) -> None:
+    """Start ``dut.clk`` with period :data:`CLOCK_PERIOD_NS`."""
+    cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
+
+
+async def start(dut, idle: dict | None = None, *, cycles: int = 2) -> None:
+    """Start the clock and :func:`reset` the design: every clocked bench's first step."""
+    start_clock(dut)
+    await reset(dut, idle, cycles=cycles)
+
+
+async def reset(dut, idle: dict | None = None, *, cycles: int = 2) -> None:
+    """Hold ``dut.rst`` for ``cycles`` rising edges with the inputs named in ``idle`` at their
+    values (``{"i__valid": 0, ...}``: nothing offered while in reset), then release it."""
+    if not isinstance(cycles, int) or cycles < 1:
+        raise ValueError(f"reset cycles must be an integer >= 1, got {cycles!r}")
+    dut.rst.value = 1
+    for name, value in (idle or {}).items():
+        getattr(dut, name).value = value
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
 
 
 def pack(shape, value) -> int:

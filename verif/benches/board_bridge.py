@@ -6,7 +6,6 @@ divisor the top was built with (``clk_hz / baud`` cycles per bit).
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from golden import fgmp_dot
@@ -14,7 +13,8 @@ from golden.bitplane import LINE_BYTES, PLANES, ViewMap
 from hdl.fgmp_layout import beat_layout
 from hdl.smartquant.cxl_mem import DRSLayout, NDRLayout, ReqLayout, RwDLayout
 from hdl.smartquant.register_map import DEVICE_ID, REGISTERS
-from verif.bench_support import pack, params, record_summary, rng, split_struct
+from verif.bench_support import pack, params, rng, split_struct, start
+from verif.scoreboard import Scoreboard
 
 COMMAND_IDS = {"req": 1, "rwd": 2, "reg_write": 3, "reg_read": 4, "vmac": 5}
 RESPONSE_IDS = {0x81: "drs", 0x82: "ndr", 0x83: "reg_data", 0x84: "vmac_result"}
@@ -63,19 +63,14 @@ async def response(uart, widths: dict) -> tuple[str, int]:
 @cocotb.test()
 async def bridge_end_to_end(dut):
     p, gen = params(), rng()
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rx.value = 1
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
+    await start(dut, {"rx": 1}, cycles=3)                       # the UART line idles high
     uart = Uart(dut, p["clk_hz"] // p["baud"])
     widths = {"drs": 532, "ndr": 19, "reg_data": 32, "vmac_result": 32}
-    mismatches, checked = 0, 0
+    board = Scoreboard("bridge_end_to_end", dut._log, unit="transactions")
 
     await uart.send(frame("reg_read", 8, REGISTERS["ID"]))
     name, value = await response(uart, widths)
-    checked += 1
-    mismatches += (name, value) != ("reg_data", DEVICE_ID)
+    board.compare((name, value), ("reg_data", DEVICE_ID), "ID register read")
 
     vm = ViewMap(p["n_groups"])
     line = gen.integers(0, 256, LINE_BYTES).astype(np.uint8)
@@ -83,14 +78,12 @@ async def bridge_end_to_end(dut):
     await uart.send(frame("rwd", 579, pack(RwDLayout, {"opcode": 1, "tag": 0x1234, "address": address,
                                                        "poison": 0, "data": int.from_bytes(line.tobytes(), "little")})))
     name, value = await response(uart, widths)
-    checked += 1
-    mismatches += name != "ndr" or split_struct(value, NDRLayout)["tag"] != 0x1234
+    board.compare((name, split_struct(value, NDRLayout)["tag"]), ("ndr", 0x1234), "write completion (channel, tag)")
     await uart.send(frame("req", 66, pack(ReqLayout, {"opcode": 1, "tag": 0x0042, "address": address})))
     name, value = await response(uart, widths)
     drs = split_struct(value, DRSLayout)
-    checked += 1
-    mismatches += name != "drs" or drs["tag"] != 0x42 or drs["poison"] or \
-        drs["data"] != int.from_bytes(line.tobytes(), "little")
+    board.compare((name, drs["tag"], drs["poison"], drs["data"]),
+                  ("drs", 0x42, 0, int.from_bytes(line.tobytes(), "little")), "read response (channel, tag, poison, data)")
 
     layout = beat_layout("mixed", 1)
     codes_w = gen.integers(0, 0x7E, 16)
@@ -102,9 +95,5 @@ async def bridge_end_to_end(dut):
     want, _ = fgmp_dot.dot(np.array([[True]]), codes_w.reshape(1, 1, 16).astype(np.uint8), np.array([[0]], np.uint8),
                            np.array([[False]]), codes_a.reshape(1, 1, 16).astype(np.uint8),
                            np.array([[0x38]], np.uint8), 1.0, 1.0)
-    checked += 1
-    mismatches += name != "vmac_result" or value != int(want[0])
-    if mismatches:
-        dut._log.error(f"{mismatches} of {checked} bridge transactions wrong (last: {name} {value:#x})")
-    record_summary("bridge_end_to_end", transactions=checked, mismatches=mismatches)
-    assert mismatches == 0
+    board.compare((name, value), ("vmac_result", int(want[0])), "VMAC result (channel, binary32)")
+    board.finish()

@@ -8,12 +8,12 @@ cycle. Results are compared in order (the datapath keeps row order).
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from golden import fgmp_dot
 from hdl.fgmp_layout import BLOCK, beat_layout
-from verif.bench_support import pack, params, record_summary, resolved, rng, stream_through
+from verif.bench_support import pack, params, reset, resolved, rng, start, stream_through
+from verif.scoreboard import Scoreboard
 
 PAIRINGS = {"fp4xfp4": (False, False), "fp4xfp8": (False, True), "fp8xfp4": (True, False), "fp8xfp8": (True, True)}
 
@@ -85,39 +85,28 @@ async def run(dut, payloads, n_rows, sw, sa, gen, p_valid=1.0, p_ready=1.0):
     return await stream_through(dut, payloads, n_rows, gen, p_valid=p_valid, p_ready=p_ready)
 
 
-def compare(dut, got, want, what):
-    bad = [(i, g, w) for i, (g, w) in enumerate(zip(got, want)) if g != w]
-    for i, g, w in bad[:5]:
-        dut._log.error(f"{what} row {i}: hardware {g:#010x}, golden {w:#010x}")
-    return len(bad)
+def compare(board: Scoreboard, got, want, what: str) -> int:
+    """Each result row (binary32 bits) against the golden row; a missing or extra row mismatches."""
+    return board.compare_lanes(np.asarray(got, np.int64), np.asarray(want, np.int64), lambda i: f"{what} row {i}")
 
 
-async def start(dut):
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
-    await RisingEdge(dut.clk)
-    await RisingEdge(dut.clk)
-    dut.rst.value = 0
+IDLE = {"i__valid": 0, "o__ready": 0}
 
 
 @cocotb.test()
 async def random_rows_with_gaps_and_backpressure(dut):
     p, gen = params(), rng()
-    await start(dut)
+    await start(dut, IDLE)
     per_beat, variant = p["blocks"], p["variant"]
-    checked = mismatches = 0
+    board = Scoreboard("random_rows_with_gaps_and_backpressure", dut._log)
     for trial in range(p["trials"]):
         n_blocks = per_beat * int(gen.integers(1, 9))
         rows = random_rows(gen, p["rows"], n_blocks, variant)
         sw = np.float32(np.exp2(gen.uniform(-60, 60)) * gen.choice([-1, 1]))
         sa = np.float32(np.exp2(gen.uniform(-60, 60)))
         got, _ = await run(dut, beats(rows, variant, per_beat), p["rows"], sw, sa, gen, 0.7, 0.6)
-        mismatches += compare(dut, got, rows.expected(sw, sa), f"trial {trial}")
-        checked += len(got)
-    record_summary("random_rows_with_gaps_and_backpressure", vectors=checked, mismatches=mismatches)
-    assert mismatches == 0
+        compare(board, got, rows.expected(sw, sa), f"trial {trial}")
+    board.finish()
 
 
 def special_cases(gen, per_beat, variant):
@@ -161,41 +150,37 @@ def special_cases(gen, per_beat, variant):
 @cocotb.test()
 async def directed_special_rows(dut):
     p, gen = params(), rng()
-    await start(dut)
-    checked = mismatches = 0
+    await start(dut, IDLE)
+    board = Scoreboard("directed_special_rows", dut._log)
     for name, rows, sw, sa in special_cases(gen, p["blocks"], p["variant"]):
         got, _ = await run(dut, beats(rows, p["variant"], p["blocks"]), rows.shape[0], sw, sa, gen, 0.8, 0.8)
-        mismatches += compare(dut, got, rows.expected(sw, sa), name)
-        checked += len(got)
-    record_summary("directed_special_rows", vectors=checked, mismatches=mismatches)
-    assert mismatches == 0
+        compare(board, got, rows.expected(sw, sa), name)
+    board.finish()
 
 
 @cocotb.test()
 async def throughput_per_pairing(dut):
     """Continuous input, output always ready: cycles per block pair, per pairing (a measurement)."""
     p, gen = params(), rng()
-    await start(dut)
+    await start(dut, IDLE)
     per_beat, variant = p["blocks"], p["variant"]
     pairings = PAIRINGS if variant == "mixed" else {variant: (variant == "fp8",) * 2}
-    figures, mismatches = {}, 0
+    figures, board = {}, Scoreboard("throughput_per_pairing", dut._log)
     for name, (fp8_w, fp8_a) in pairings.items():
         rows = random_rows(gen, p["throughput_rows"], 8 * per_beat, variant, fp8_w, fp8_a)
         got, accepts = await run(dut, beats(rows, variant, per_beat), rows.shape[0], 1.0, 1.0, gen)
-        mismatches += compare(dut, got, rows.expected(1.0, 1.0), name)
+        compare(board, got, rows.expected(1.0, 1.0), name)
         n_beats = len(accepts)
         figures[name] = (accepts[-1] - accepts[0] + 1) / (n_beats * per_beat)
-    record_summary("throughput_per_pairing", vectors=sum(p["throughput_rows"] for _ in pairings),
-                   mismatches=mismatches, cycles_per_block=figures)
     dut._log.info(f"cycles per block pair: {figures}")
-    assert mismatches == 0
+    board.finish(cycles_per_block=figures)
 
 
 @cocotb.test()
 async def reset_mid_row_starts_clean(dut):
     """Reset while a row is half accumulated: nothing of it survives, later rows are exact."""
     p, gen = params(), rng()
-    await start(dut)
+    await start(dut, IDLE)
     per_beat, variant = p["blocks"], p["variant"]
     abandoned = random_rows(gen, 1, 4 * per_beat, variant)
     dut.w_scale.value = int(np.float32(1.0).view(np.uint32))
@@ -209,15 +194,12 @@ async def reset_mid_row_starts_clean(dut):
     dut.i__valid.value = 0
     for _ in range(6):                                              # let the beats reach the accumulator
         await RisingEdge(dut.clk)
-    dut.rst.value = 1
-    await RisingEdge(dut.clk)
-    await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await reset(dut)
     rows = random_rows(gen, 4, 2 * per_beat, variant)
     got, _ = await run(dut, beats(rows, variant, per_beat), 4, 1.0, 1.0, gen, 0.8, 0.8)
-    mismatches = compare(dut, got, rows.expected(1.0, 1.0), "after reset")
-    record_summary("reset_mid_row_starts_clean", vectors=len(got), mismatches=mismatches)
-    assert mismatches == 0
+    board = Scoreboard("reset_mid_row_starts_clean", dut._log)
+    compare(board, got, rows.expected(1.0, 1.0), "after reset")
+    board.finish()
 
 
 async def _set_scales(dut, sw=1.0, sa=1.0):
@@ -232,7 +214,7 @@ async def latency_credits_and_rows_of_one_beat(dut):
     """The documented latency; with ``o`` stalled exactly ``queue_depth`` rows are taken and none
     is lost; rows of one beat stream at one beat per cycle (measurements in the summary)."""
     p, gen = params(), rng()
-    await start(dut)
+    await start(dut, IDLE)
     per_beat, variant = p["blocks"], p["variant"]
     await _set_scales(dut)
     # Latency: one row, output ready, empty pipeline.
@@ -253,7 +235,8 @@ async def latency_credits_and_rows_of_one_beat(dut):
             break
         assert latency < 10 * p["latency"], "no result"
         await RisingEdge(dut.clk)
-    mismatches = compare(dut, [got_one], one.expected(1.0, 1.0), "latency row")
+    board = Scoreboard("latency_credits_and_rows_of_one_beat", dut._log)
+    compare(board, [got_one], one.expected(1.0, 1.0), "latency row")
     await RisingEdge(dut.clk)
     # Credits: offer one-beat rows with o stalled; count what is taken.
     rows = random_rows(gen, p["queue_depth"] + 10, per_beat, variant)
@@ -269,15 +252,12 @@ async def latency_credits_and_rows_of_one_beat(dut):
         taken, idle = (taken + 1, 0) if took else (taken, idle + 1)
     dut.i__valid.value = 0
     got, _ = await stream_through(dut, payloads[taken:], len(payloads), gen)
-    mismatches += compare(dut, got, rows.expected(1.0, 1.0), "rows taken while o stalled, then the rest")
+    compare(board, got, rows.expected(1.0, 1.0), "rows taken while o stalled, then the rest")
     # Rows of one beat, continuous input, output always ready.
     stream = random_rows(gen, 4 * p["throughput_rows"], per_beat, variant)
     got, accepts = await stream_through(dut, beats(stream, variant, per_beat), stream.shape[0], gen)
-    mismatches += compare(dut, got, stream.expected(1.0, 1.0), "one-beat rows")
+    compare(board, got, stream.expected(1.0, 1.0), "one-beat rows")
     cycles_per_block = (accepts[-1] - accepts[0] + 1) / (len(accepts) * per_beat)
-    record_summary("latency_credits_and_rows_of_one_beat", vectors=1 + len(rows.expected(1.0, 1.0)) + len(got),
-                   mismatches=mismatches, latency=latency, rows_taken_while_stalled=taken,
-                   one_beat_rows_cycles_per_block=cycles_per_block)
     dut._log.info(f"latency {latency} cycles; {taken} rows taken with o stalled; "
                   f"one-beat rows: {cycles_per_block} cycles per block pair")
-    assert mismatches == 0
+    board.finish(latency=latency, rows_taken_while_stalled=taken, one_beat_rows_cycles_per_block=cycles_per_block)

@@ -8,14 +8,14 @@ spread over the format's range).
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
 
 from golden import formats
 from hdl.float_unpacked import UnpackedFloat, unpacked_value
 from hdl.format_encoder import FormatEncoder
 from hdl.small_float import small_float
-from verif.bench_support import (pack_lanes, params, record_summary, resolved, rng, split_lanes,
+from verif.scoreboard import Scoreboard, same_float
+from verif.bench_support import (pack_lanes, params, resolved, rng, split_lanes, start,
                                  split_struct)
 
 SETTLE_NS = 1
@@ -65,24 +65,21 @@ async def decoder_every_code(dut):
     codes = np.arange(1 << width)
     codes = np.concatenate([codes, np.zeros(-len(codes) % lanes, np.int64)])
     lane_width = UnpackedFloat.as_shape().size
-    mismatches = 0
-    for start in range(0, len(codes), lanes):
-        chunk = codes[start:start + lanes]
+    board = Scoreboard("decoder_every_code", dut._log, same=same_float, keep=20)
+    for first in range(0, len(codes), lanes):
+        chunk = codes[first:first + lanes]
         dut.codes.value = pack_lanes(chunk, width)
         await Timer(SETTLE_NS, unit="ns")
         lane_values = split_lanes(resolved(dut.values), lane_width, lanes)
-        for code, raw in zip(chunk, lane_values):
+        for i, (code, raw) in enumerate(zip(chunk, lane_values)):
+            if first + i >= 1 << width:
+                break                                    # the padding of the last vector
             got = unpacked_value(split_struct(int(raw), UnpackedFloat.as_shape()))
-            want = formats.decode([code], fmt)[0]
-            same = (np.isnan(got) and np.isnan(want)) or (got == want and np.signbit(got) == np.signbit(want))
-            if not same:
-                mismatches += 1
-                dut._log.error(f"{fmt} code {code:#x}: hardware {got}, golden {want}")
-    record_summary("decoder_every_code", vectors=int(1 << width), mismatches=mismatches)
-    assert mismatches == 0
+            board.compare(got, formats.decode([code], fmt)[0], f"{fmt} code {int(code):#x}")
+    board.finish()
 
 
-async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, int]:
+async def _run_encoders(board: Scoreboard, dut, x: np.ndarray, fmt: str, lanes: int) -> None:
     """One vector of ``lanes`` values per cycle; each vector's codes are read ``FormatEncoder.latency``
     cycles later (a wrong latency misaligns every comparison)."""
     pad = -len(x) % lanes
@@ -90,10 +87,8 @@ async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, 
     width = small_float(fmt).width
     checks = [("sat_codes", True)] + ([("ovf_codes", False)] if hasattr(dut, "ovf_codes") and fmt != "e2m1" else [])
     expected = {name: expected_codes(x, fmt, sat) for name, sat in checks}
-    mismatches = 0
     bits = x.view(np.uint32)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 0
+    await start(dut)
     starts = list(range(0, len(x), lanes))
     latency = FormatEncoder.latency
     for k in range(len(starts) + latency):
@@ -103,32 +98,32 @@ async def _run_encoders(dut, x: np.ndarray, fmt: str, lanes: int) -> tuple[int, 
         await ReadOnly()
         if k < latency:
             continue
-        start = starts[k - latency]
+        first = starts[k - latency]
+        real = lanes if first + lanes <= len(x) - pad else len(x) - pad - first      # not the padding
         for name, _ in checks:
-            got = split_lanes(resolved(getattr(dut, name)), width, lanes)
-            want = expected[name][0][start:start + lanes]
-            bad = np.flatnonzero(got != want)
-            for i in bad[:5]:
-                dut._log.error(f"{name} {fmt}: fp32 {bits[start + i]:#010x} ({x[start + i]!r}): "
-                               f"hardware {got[i]:#x}, golden {want[i]:#x}")
-            mismatches += len(bad)
-        invalid = split_lanes(resolved(dut.sat_invalid), 1, lanes).astype(bool)
-        mismatches += int((invalid != expected["sat_codes"][1][start:start + lanes]).sum())
-    return len(x) - pad, mismatches
+            got = split_lanes(resolved(getattr(dut, name)), width, lanes)[:real]
+            want = expected[name][0][first:first + real]
+            board.compare_lanes(got, want.astype(np.int64),
+                                lambda i, name=name, first=first: f"{name} {fmt}: fp32 {bits[first + i]:#010x} "
+                                                                  f"({x[first + i]!r})")
+        invalid = split_lanes(resolved(dut.sat_invalid), 1, lanes)[:real]
+        board.compare_lanes(invalid, expected["sat_codes"][1][first:first + real].astype(np.int64),
+                            lambda i, first=first: f"sat_invalid {fmt}: fp32 {bits[first + i]:#010x}")
 
 
 @cocotb.test()
 async def encoder_directed_ties_and_specials(dut):
     p = params()
-    n, mismatches = await _run_encoders(dut, directed_fp32(p["fmt"]), p["fmt"], p["lanes"])
-    record_summary("encoder_directed_ties_and_specials", vectors=n, mismatches=mismatches)
-    assert mismatches == 0
+    x = directed_fp32(p["fmt"])
+    board = Scoreboard("encoder_directed_ties_and_specials", dut._log, unit="comparisons")
+    await _run_encoders(board, dut, x, p["fmt"], p["lanes"])
+    board.finish(vectors=len(x))
 
 
 @cocotb.test()
 async def encoder_random_values(dut):
     p = params()
     x = random_fp32(p["fmt"], p["random_vectors"], rng())
-    n, mismatches = await _run_encoders(dut, x, p["fmt"], p["lanes"])
-    record_summary("encoder_random_values", vectors=n, mismatches=mismatches)
-    assert mismatches == 0
+    board = Scoreboard("encoder_random_values", dut._log, unit="comparisons")
+    await _run_encoders(board, dut, x, p["fmt"], p["lanes"])
+    board.finish(vectors=len(x))

@@ -7,19 +7,19 @@ golden model, which is advanced in the order the controller accepts requests
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 from golden.bitplane import GROUP, LINE_BYTES, PLANES, read_view, to_planes
 from hdl.smartquant.cxl_mem import ReqOpcode, RwDOpcode
 from hdl.smartquant.register_map import DEVICE_ID, REGISTERS, field_of, region_register
-from verif.bench_support import params, record_summary, rng
+from verif.bench_support import params, record_summary, rng, start_clock
+from verif.bench_support import reset as hold_reset
 from verif.smartquant_host import DramModel, SmartQuantBench, line_to_int
 
 
 async def start(dut, dram: DramModel | None = None) -> SmartQuantBench:
     p = params()
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    start_clock(dut)
     bench = SmartQuantBench(dut, rng(), n_groups=p["n_groups"], pool_rows=p["pool_rows"],
                             n_regions=p["n_regions"], dram=dram)
     await reset(dut, bench)
@@ -29,16 +29,11 @@ async def start(dut, dram: DramModel | None = None) -> SmartQuantBench:
 async def reset(dut, bench: SmartQuantBench, cycles: int = 2):
     """Hold reset with every input idle; the DRAM model drops reads in flight (same reset domain)."""
     await RisingEdge(dut.clk)
-    dut.rst.value = 1
-    for name in ("host__req__valid", "host__rwd__valid", "host__drs__ready", "host__ndr__ready", "regs__w_en"):
-        getattr(dut, name).value = 0
-    dut.regs__addr.value = 0
+    idle = dict.fromkeys(("host__req__valid", "host__rwd__valid", "host__drs__ready", "host__ndr__ready", "regs__w_en",
+                          "regs__addr"), 0)
     if bench.external_dram:
-        dut.dram__req__ready.value = 0
-        dut.dram__resp__valid.value = 0
-    for _ in range(cycles):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+        idle.update(dram__req__ready=0, dram__resp__valid=0)
+    await hold_reset(dut, idle, cycles=cycles)
     bench.reset_state(bench.dram.planes(bench.n_groups) if bench.external_dram else bench.model.dram)
 
 

@@ -24,9 +24,9 @@ def test_act_quant_matches_golden(input_format, sim):
     assert tests["throughput"]["cycles_per_block"] == 1.0
     assert tests["reset_mid_stream_starts_clean"]["vectors"] == 4 * 64 // 16 + 1   # the batch, the reset-cycle row
     racing = tests["config_writes_racing_a_stream"]
-    assert racing["vectors"] == 24 * 64 // 16 and min(racing["switches"], racing["inactive_writes"],
-                                                       racing["refused_writes"]) > 0
-    assert 0 < racing["fp8_blocks"] < racing["vectors"]           # both modes, so the bank read matters
+    assert racing["vectors"] == 24 * 64 // 16 + 1                 # the stream, the block after the idle write
+    assert min(racing["switches"], racing["inactive_writes"], racing["refused_writes"]) > 0
+    assert 0 < racing["fp8_blocks"] < 24 * 64 // 16               # both modes, so the bank read matters
     unit = FGMPActQuant(input_format, 256)
     assert tests["latency_and_credits"]["latency"] == unit.latency
     assert tests["latency_and_credits"]["held"] == unit.queue_depth

@@ -19,6 +19,20 @@ def code(planes: int) -> int:
     return slot_size(planes).bit_length() - 1
 
 
+def golden_fit_flags(pool: PlanePool, planes: int, evicted: int) -> tuple[bool, bool]:
+    """The golden pool's ``fits`` / ``fits_evicting`` for a new entry of ``planes``, once its
+    ``evicted`` oldest entries are gone: no entry remains, or the free slots from the head to
+    the oldest remaining entry's base hold the alignment padding and the entry (as
+    ``PlanePool.allocate`` evicts); ``fits_evicting`` is false with no entry left to evict."""
+    size = slot_size(planes)
+    base = -(-pool.head // size) * size % pool.slots
+    need = (base - pool.head) % pool.slots + size
+
+    def fits_before(oldest):
+        return oldest >= len(pool.entries) or (pool.entries[oldest].base - pool.head) % pool.slots >= need
+    return fits_before(evicted), evicted < len(pool.entries) and fits_before(evicted + 1)
+
+
 def run(dut, bench):
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -47,13 +61,19 @@ def test_lookup_placement_and_eviction_follow_the_golden_pool(rows, seed):
                 assert (ctx.get(dut.entry.row) * 8 + ctx.get(dut.entry.col), ctx.get(dut.entry.cap)) == \
                     (want.base, want.cap)
                 continue
-            entry = golden.allocate(group, planes, planes)          # the cap: anything the test can see
-            while not (ctx.get(dut.fits) or ctx.get(dut.fits_evicting)):   # evict until one more will do
+            gone = 0                                                # the pool's fit flags at every step
+            while True:
+                flags = (ctx.get(dut.fits), ctx.get(dut.fits_evicting))
+                assert flags == golden_fit_flags(golden, planes, gone), (group, planes, gone)
+                if any(flags):                                      # evict until one more will do
+                    break
                 assert ctx.get(dut.can_evict)                       # no response queued: never in use
                 ctx.set(dut.evict, 1)
                 await ctx.tick()
                 ctx.set(dut.evict, 0)
                 evictions[0] += 1
+                gone += 1
+            entry = golden.allocate(group, planes, planes)          # the cap: anything the test can see
             assert ctx.get(dut.new_row) * 8 + ctx.get(dut.new_col) == entry.base
             evict = 0 if ctx.get(dut.fits) else 1                   # evict and allocate in one cycle
             evictions[0] += evict
@@ -93,6 +113,8 @@ def test_an_entry_read_by_a_queued_response_is_not_evicted():
         ctx.set(dut.hold_group, 5 + 8)                               # same tag-table index, other group
         await ctx.tick()
         assert not ctx.get(dut.hit)
+
+    run(dut, bench)
 
 
 def test_the_registered_lookup_sees_the_allocation_of_its_own_cycle():
