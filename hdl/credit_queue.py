@@ -1,6 +1,6 @@
 """The output side of a free-running pipeline: a result queue and the credits that keep it from overflowing."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Shape, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -84,7 +84,7 @@ class CreditQueue(wiring.Component):
         with m.Elif(delivered & ~self.accepted):
             m.d.sync += self.ready.eq(1)
 
-        width = Signal(self._shape).as_value().shape().width
+        width = Shape.cast(self._shape).width
         m.submodules.storage = storage = BlockRam(width, DP16KD_DEPTH, self.target)
         w_ptr, r_ptr = Signal(range(DP16KD_DEPTH)), Signal(range(DP16KD_DEPTH))
         stored = Signal(range(self.depth + 1))           # written, not yet read out of the RAM
