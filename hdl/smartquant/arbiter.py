@@ -4,7 +4,7 @@ Req (reads) and RwD (writes) are taken one per cycle, alternating when both wait
 robin, so neither starves); ``write`` in the command tells which channel it came from.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -30,7 +30,13 @@ class HostArbiter(wiring.Component):
         req, rwd, out = self.req, self.rwd, self.o.payload
         prefer_write = Signal()
         take_write = Signal()
-        m.d.comb += take_write.eq(rwd.valid & (prefer_write | ~req.valid))
+        # An offer not taken stays the same offer (the stream rule): the choice is kept while `o`
+        # waits, even when the other input becomes valid meanwhile, as long as the chosen input is
+        # still offered (it is, by the same rule, except across a reset).
+        waiting, kept_write = Signal(), Signal()
+        m.d.sync += [waiting.eq(self.o.valid & ~self.o.ready), kept_write.eq(take_write)]
+        keep = waiting & Mux(kept_write, rwd.valid, req.valid)
+        m.d.comb += take_write.eq(Mux(keep, kept_write, rwd.valid & (prefer_write | ~req.valid)))
         with m.If(take_write):
             m.d.comb += [out.write.eq(1), out.opcode.eq(rwd.payload.opcode), out.tag.eq(rwd.payload.tag),
                          out.address.eq(rwd.payload.address), out.poison.eq(rwd.payload.poison),

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 from amaranth.asserts import AnyConst
-from amaranth.hdl import Assert, Assume, Elaboratable, Module, Signal
+from amaranth.hdl import Assert, Assume, Elaboratable, Module, Signal, Value
 
 from golden import formats
 from hdl.credit_queue import CreditQueue
@@ -19,7 +19,7 @@ from hdl.float_unpacked import SIG_WIDTH
 from hdl.format_decoder import FormatDecoder
 from hdl.small_float import small_float
 
-from .properties import Past, stream_holds
+from .properties import Past, stream_follows_the_rules, stream_holds
 
 __all__ = ["Job", "JOBS", "DecoderEqualsTable", "CreditQueueContract"]
 
@@ -130,9 +130,47 @@ class CreditQueueContract(Elaboratable):
         return m
 
 
+class ArbiterStreams(Elaboratable):
+    """:class:`hdl.smartquant.arbiter.HostArbiter`: with ``req`` and ``rwd`` keeping the stream
+    rules (assumed), ``o`` keeps them (asserted); every transfer on ``o`` is a transfer of
+    exactly one input, carrying its tag and channel; neither input waits forever while the
+    other streams (the two inputs alternate when both are offered)."""
+
+    def __init__(self):
+        from hdl.smartquant.arbiter import HostArbiter
+        self.dut = HostArbiter()
+        self.ports = [Value.cast(value) for _, _, value in self.dut.signature.flatten(self.dut)]
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        past = Past(m)
+        stream_follows_the_rules(m, past, dut.req, "req")
+        stream_follows_the_rules(m, past, dut.rwd, "rwd")
+        stream_holds(m, past, dut.o, "o", reset_clears=False)      # combinational from the inputs
+        took_req, took_rwd = dut.req.valid & dut.req.ready, dut.rwd.valid & dut.rwd.ready
+        sent = dut.o.valid & dut.o.ready
+        m.d.comb += [Assert(sent == (took_req | took_rwd), "a transfer on o is a transfer of an input"),
+                     Assert(~(took_req & took_rwd), "one input at a time")]
+        with m.If(took_rwd):
+            m.d.comb += Assert(dut.o.payload.write & (dut.o.payload.tag == dut.rwd.payload.tag), "rwd passed on")
+        with m.If(took_req):
+            m.d.comb += Assert(~dut.o.payload.write & (dut.o.payload.tag == dut.req.payload.tag), "req passed on")
+        # Fairness: a write offered while reads stream is taken within two transfers.
+        waited = Signal(2, name="rwd_waited")
+        with m.If(dut.rwd.valid & ~took_rwd & sent):
+            m.d.sync += waited.eq(waited + 1)
+        with m.Elif(took_rwd):
+            m.d.sync += waited.eq(0)
+        m.d.comb += Assert(waited < 2, "a write is not passed over twice")
+        return m
+
+
 JOBS = [
     *[Job(f"decoder_{fmt}_equals_its_table", lambda fmt=fmt: DecoderEqualsTable(fmt), "prove", 1, True,
           f"every {fmt} code decodes to the golden value's fields") for fmt in ("e2m1", "e4m3", "e5m2")],
+    Job("host_arbiter_streams", ArbiterStreams, "prove", 12, True,
+        "o keeps the stream rules; each transfer passes one input on, with its channel and tag; writes not starved"),
     Job("credit_queue_contract", CreditQueueContract, "prove", 16, True,
         "o keeps the stream rules; items in flight <= depth; nothing out not written; in order, with payload"),
 ]
