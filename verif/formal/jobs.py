@@ -35,12 +35,12 @@ class Job:
 
 
 def unpacked_fields(value: float) -> dict:
-    """The :class:`hdl.float_unpacked.UnpackedFloat` fields of a golden value (NaN: its flags,
-    sign not compared), worked out from the value alone: ``|v| = m 2**e`` with ``m`` in [1/2, 1)
+    """The :class:`hdl.float_unpacked.UnpackedFloat` fields of a golden value (a NaN's sign is
+    the sign bit of the golden NaN, which keeps the code's), worked out from the value alone: ``|v| = m 2**e`` with ``m`` in [1/2, 1)
     gives ``sig = m 2**SIG_WIDTH`` and ``exp = e - 1``."""
-    if math.isnan(value):
-        return {"nan": 1, "inf": 0, "zero": 0, "exp": 0, "sig": 0}
     sign = int(math.copysign(1.0, value) < 0)
+    if math.isnan(value):
+        return {"nan": 1, "inf": 0, "zero": 0, "exp": 0, "sig": 0, "sign": sign}
     if math.isinf(value):
         return {"nan": 0, "inf": 1, "zero": 0, "exp": 0, "sig": 0, "sign": sign}
     if value == 0:
@@ -82,7 +82,10 @@ class CreditQueueContract(Elaboratable):
     Properties: ``o`` keeps the stream rules (valid and payload held until taken, nothing valid
     after a reset); never more than ``depth`` items accepted and not delivered; nothing is
     delivered that was not written; the ``n``-th item written (``n`` free) is the ``n``-th
-    delivered, with its payload.
+    delivered, with its payload. Bounds of the order check: ``n`` ranges over the first four
+    writes after a reset (one more than the default ``depth`` of 3, so every slot of the queue's
+    ring is followed, and its wrap), and traces are limited to eight writes (``Assume(written <
+    8)``) so the 5-bit counters never wrap.
     """
 
     def __init__(self, depth: int = 3, latency: int = 2, width: int = 4, claimed_bound: int | None = None):

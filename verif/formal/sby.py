@@ -15,6 +15,7 @@ from reset. The verdict:
 from __future__ import annotations
 
 import os
+import sys
 import re
 import shutil
 import subprocess
@@ -49,7 +50,7 @@ class Verdict:
 
 def _tool(name: str) -> str:
     """A tool of this venv (beside the interpreter) or on PATH."""
-    here = Path(os.sys.executable).parent / name
+    here = Path(sys.executable).parent / name
     found = here if here.exists() else shutil.which(name)
     if found is None:
         raise RuntimeError(f"{name} not found: run `make setup`")
