@@ -316,7 +316,8 @@ def _converted(root: Path, factory: Callable, params: dict) -> str:
 def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
               stimulus: dict | None = None, sim: str = "verilator", testcase: str | None = None,
               seed: int | None = None, waves: bool | None = None,
-              extra_env: dict | None = None, label: str | None = None) -> BenchResult:
+              extra_env: dict | None = None, label: str | None = None,
+              summary_dir: Path | None = None, log_file: Path | None = None) -> BenchResult:
     """Build ``factory(**params)`` and run the cocotb module ``bench_module`` on it.
 
     Parameters
@@ -343,6 +344,10 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     label : str, optional
         Appended to the summary's file name, to keep runs of one build with different
         stimulus apart.
+    summary_dir : Path, optional
+        Where the summary is written (default ``sim_build/summaries``, which the report reads).
+    log_file : Path, optional
+        The simulation's output goes to this file instead of the console.
     """
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
@@ -377,8 +382,9 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     run_id = f"{testcase or 'all'}-{seed}-{os.getpid()}"
     test_dir = build_dir / f"run-{run_id}"
     test_dir.mkdir(parents=True, exist_ok=True)
-    SUMMARIES.mkdir(parents=True, exist_ok=True)
-    summary_path = SUMMARIES / f"{name}-{sim}{'-' + testcase if testcase else ''}{'-' + label if label else ''}.json"
+    summary_dir = SUMMARIES if summary_dir is None else Path(summary_dir)
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = summary_dir / f"{name}-{sim}{'-' + testcase if testcase else ''}{'-' + label if label else ''}.json"
     summary_path.unlink(missing_ok=True)
     env = {"CXLQUANT_PARAMS": json.dumps({**params, **(stimulus or {})}), "CXLQUANT_SUMMARY": str(summary_path),
            "CXLQUANT_BENCH": name, "CXLQUANT_SIM": sim, "CXLQUANT_SEED": str(seed),
@@ -388,7 +394,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     results_xml = runner.test(test_module=bench_module, hdl_toplevel="top", build_dir=build_dir,
                               test_dir=test_dir, testcase=testcase, seed=seed, waves=waves,
                               extra_env=env, results_xml=str(test_dir / "results.xml"),
-                              timescale=("1ns", "1ps"))
+                              timescale=("1ns", "1ps"), log_file=log_file)
     tests, failures = get_results(results_xml)
     wave_file = None
     if waves:

@@ -125,19 +125,24 @@ def record_summary(test: str, **figures) -> None:
         "params": params(), "tests": {}}
     summary["tests"][test] = figures
     Path(path).write_text(json.dumps(summary, indent=1, default=int))
+    from .coverage import export
+    export()                                   # the coverage so far, when the runner asks for it
 
 
 async def stream_through(dut, payloads: list[int], n_out: int, gen: np.random.Generator, *,
-                         p_valid: float = 1.0, p_ready: float = 1.0, read=resolved):
+                         p_valid: float = 1.0, p_ready: float = 1.0, read=resolved, flows: list | None = None):
     """Drive stream ``i`` with ``payloads`` and collect ``n_out`` beats of stream ``o``.
 
     One coroutine plays source and sink: each cycle it offers the next payload
     with probability ``p_valid`` and raises ``o.ready`` with probability
     ``p_ready``, then samples both handshakes in the ReadOnly phase (the
     transfers of the coming clock edge). Returns ``(outputs, accept_cycles)``,
-    outputs in arrival order as ``read(dut.o__payload)``.
+    outputs in arrival order as ``read(dut.o__payload)``. With a ``flows`` list, one set per
+    output is appended to it: the stall kinds seen since the previous output, ``"valid gaps"``
+    (no beat offered while beats were left) and ``"back-pressure"`` (an output offered, not taken).
     """
     sent, out, cycle, accepts = 0, [], 0, []
+    stalls = set()
     limit = 50 * (len(payloads) + n_out) + 100
     while len(out) < n_out:
         await RisingEdge(dut.clk)
@@ -154,8 +159,16 @@ async def stream_through(dut, payloads: list[int], n_out: int, gen: np.random.Ge
         if valid and dut.i__ready.value == 1:
             sent += 1
             accepts.append(cycle)
-        if ready and dut.o__valid.value == 1:
-            out.append(read(dut.o__payload))
+        if not valid and sent < len(payloads):
+            stalls.add("valid gaps")
+        if dut.o__valid.value == 1:
+            if ready:
+                out.append(read(dut.o__payload))
+                if flows is not None:
+                    flows.append(stalls)
+                stalls = set()
+            else:
+                stalls.add("back-pressure")
     await RisingEdge(dut.clk)
     dut.i__valid.value = 0
     return out, accepts

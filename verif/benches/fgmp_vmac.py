@@ -13,6 +13,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from golden import fgmp_dot
 from hdl.fgmp_layout import BLOCK, beat_layout
 from verif.bench_support import pack, params, reset, resolved, rng, start, stream_through
+from verif.coverage.vmac import VmacCoverage
 from verif.scoreboard import Scoreboard
 
 PAIRINGS = {"fp4xfp4": (False, False), "fp4xfp8": (False, True), "fp8xfp4": (True, False), "fp8xfp8": (True, True)}
@@ -29,7 +30,8 @@ class Rows:
         return self.w[0].shape
 
     def expected(self, sw, sa):
-        bits, _ = fgmp_dot.dot(*self.w, *self.a, sw, sa)
+        """Golden binary32 bits per row; the exact accumulators are kept in ``accumulators``."""
+        bits, self.accumulators = fgmp_dot.dot(*self.w, *self.a, sw, sa)
         return [int(b) for b in bits]
 
 
@@ -54,6 +56,37 @@ def random_rows(gen, rows, blocks, variant, fp8_w=None, fp8_a=None):
     return Rows(random_operand(gen, rows, blocks, variant, fp8_w), random_operand(gen, rows, blocks, variant, fp8_a))
 
 
+SPECIAL_KINDS = ("zero block", "NaN element", "NaN scale", "cancellation")
+
+
+def inject_specials(gen, rows: Rows, variant: str, fraction: float) -> None:
+    """Turn about ``fraction`` of ``rows`` into special rows, in place: a zero block, an E4M3 NaN
+    element (FP8 side), a NaN block scale (NVFP4 side) or an exactly cancelling row (each block's
+    second half the first half's products negated)."""
+    kinds = [k for k in SPECIAL_KINDS if not (variant == "fp4" and k == "NaN element")
+             and not (variant == "fp8" and k == "NaN scale")]
+    n_rows, n_blocks = rows.shape
+    for r in np.flatnonzero(gen.random(n_rows) < fraction):
+        kind, j = kinds[int(gen.integers(len(kinds)))], int(gen.integers(n_blocks))
+        op = (rows.w, rows.a)[int(gen.integers(2))]
+        modes, codes, scales = op
+        if kind == "zero block":
+            codes[r, j] &= np.where(modes[r, j], 0x80, 0x8).astype(np.uint8)      # keep the signs
+        elif kind == "NaN element":
+            if variant == "mixed":
+                modes[r, j] = True
+            codes[r, j, int(gen.integers(BLOCK))] = 0x7F | (codes[r, j, 0] & 0x80)
+        elif kind == "NaN scale":
+            if variant == "mixed":
+                modes[r, j] = False
+                codes[r, j] &= 0xF
+            scales[r, j] = 0x7F
+        else:
+            half = BLOCK // 2
+            for (m, c, _), flip in ((rows.w, False), (rows.a, True)):
+                c[r, :, half:] = c[r, :, :half] ^ (np.where(m[r], 0x80, 0x8)[:, None] if flip else 0)
+
+
 def _block(variant, modes, codes, scales, r, j):
     out = {"codes": [int(c) for c in codes[r, j]]}
     if variant == "mixed":
@@ -76,13 +109,14 @@ def beats(rows: Rows, variant: str, per_beat: int) -> list[int]:
     return out
 
 
-async def run(dut, payloads, n_rows, sw, sa, gen, p_valid=1.0, p_ready=1.0):
-    """Set the tensor scales while idle, then stream ``payloads``; returns (results, accept cycles)."""
+async def run(dut, payloads, n_rows, sw, sa, gen, p_valid=1.0, p_ready=1.0, flows=None):
+    """Set the tensor scales while idle, then stream ``payloads``; returns (results, accept cycles)
+    (``flows``: see :func:`stream_through`)."""
     dut.w_scale.value = int(np.float32(sw).view(np.uint32))
     dut.a_scale.value = int(np.float32(sa).view(np.uint32))
     for _ in range(3):                               # the scale registers settle while idle
         await RisingEdge(dut.clk)
-    return await stream_through(dut, payloads, n_rows, gen, p_valid=p_valid, p_ready=p_ready)
+    return await stream_through(dut, payloads, n_rows, gen, p_valid=p_valid, p_ready=p_ready, flows=flows)
 
 
 def compare(board: Scoreboard, got, want, what: str) -> int:
@@ -93,19 +127,35 @@ def compare(board: Scoreboard, got, want, what: str) -> int:
 IDLE = {"i__valid": 0, "o__ready": 0}
 
 
+def tensor_scales(gen) -> tuple[np.float32, np.float32]:
+    """FP32 tensor scales of a random trial: mostly 2**±60 each; one trial in seven at a product
+    near the top of the binary32 range (rows overflow to Inf) or near its bottom (subnormal or
+    zero results)."""
+    if gen.random() < 1 / 7:
+        e = gen.uniform(110, 150) if gen.random() < 0.5 else gen.uniform(-175, -125)
+        sw, sa = np.exp2(e / 2), np.exp2(e / 2)
+    else:
+        sw, sa = np.exp2(gen.uniform(-60, 60)), np.exp2(gen.uniform(-60, 60))
+    return np.float32(sw * gen.choice([-1, 1])), np.float32(sa)
+
+
 @cocotb.test()
 async def random_rows_with_gaps_and_backpressure(dut):
     p, gen = params(), rng()
     await start(dut, IDLE)
     per_beat, variant = p["blocks"], p["variant"]
     board = Scoreboard("random_rows_with_gaps_and_backpressure", dut._log)
+    coverage = VmacCoverage(variant)
     for trial in range(p["trials"]):
         n_blocks = per_beat * int(gen.integers(1, 9))
         rows = random_rows(gen, p["rows"], n_blocks, variant)
-        sw = np.float32(np.exp2(gen.uniform(-60, 60)) * gen.choice([-1, 1]))
-        sa = np.float32(np.exp2(gen.uniform(-60, 60)))
-        got, _ = await run(dut, beats(rows, variant, per_beat), p["rows"], sw, sa, gen, 0.7, 0.6)
-        compare(board, got, rows.expected(sw, sa), f"trial {trial}")
+        inject_specials(gen, rows, variant, p.get("special_rows", 0.1))
+        sw, sa = tensor_scales(gen)
+        flows = []
+        got, _ = await run(dut, beats(rows, variant, per_beat), p["rows"], sw, sa, gen, 0.7, 0.6, flows)
+        want = rows.expected(sw, sa)
+        compare(board, got, want, f"trial {trial}")
+        coverage.sample_rows(rows, want, rows.accumulators, flows)
     board.finish()
 
 
@@ -139,9 +189,13 @@ def special_cases(gen, per_beat, variant):
     cancel.a = (cancel.a[0], neg, cancel.a[2])
     cases.append(("exact cancellation", cancel, 1.0, 1.0))
     nan_w = random_rows(gen, 2, n, variant)
-    nan_w.w[1][0, 0, 3] = 0x7F if nan_w.w[0][0, 0] else nan_w.w[1][0, 0, 3]
+    if variant != "fp4":
+        nan_w.w[0][0, 0] = True                                      # an FP8 block with a NaN code (row 0)
+        nan_w.w[1][0, 0, 3] = 0x7F
     if variant != "fp8":
-        nan_w.w[2][1, -1] = 0x7F                                     # NaN block scale (row 1)
+        nan_w.w[0][1, -1] = False                                    # an NVFP4 block with a NaN scale (row 1)
+        nan_w.w[1][1, -1] &= 0xF
+        nan_w.w[2][1, -1] = 0x7F
     cases.append(("NaN code or scale", nan_w, 1.0, 1.0))
     cases.append(("NaN tensor scale", random_rows(gen, 1, n, variant), float("nan"), 1.0))
     return cases
@@ -152,9 +206,13 @@ async def directed_special_rows(dut):
     p, gen = params(), rng()
     await start(dut, IDLE)
     board = Scoreboard("directed_special_rows", dut._log)
+    coverage = VmacCoverage(p["variant"])
     for name, rows, sw, sa in special_cases(gen, p["blocks"], p["variant"]):
-        got, _ = await run(dut, beats(rows, p["variant"], p["blocks"]), rows.shape[0], sw, sa, gen, 0.8, 0.8)
-        compare(board, got, rows.expected(sw, sa), name)
+        flows = []
+        got, _ = await run(dut, beats(rows, p["variant"], p["blocks"]), rows.shape[0], sw, sa, gen, 0.8, 0.8, flows)
+        want = rows.expected(sw, sa)
+        compare(board, got, want, name)
+        coverage.sample_rows(rows, want, rows.accumulators, flows)
     board.finish()
 
 
