@@ -19,6 +19,7 @@ from golden import fgmp
 from golden.facts import SCALE_EXP_MIN, STATUS_WRITE_REFUSED
 from hdl.fgmp_layout import block_layout
 from verif.bench_support import pack, params, resolved, rng, split_struct, start, stream_through
+from verif.coverage.act_quant import ActQuantCoverage
 from verif.scoreboard import Scoreboard
 
 SENSITIVITY_ROW = data.ArrayLayout(unsigned(8), 16)
@@ -139,6 +140,7 @@ async def check_batch(board: Scoreboard, dut, x, channel_fisher, s_t, threshold,
     out, accepts = await stream_through(dut, payloads, len(payloads), gen, p_valid=p_valid, p_ready=p_ready,
                                         read=lambda h: split_struct(resolved(h), block_layout("mixed")))
     compare(board, out, golden, x.shape[1])
+    ActQuantCoverage(fmt).sample_blocks(values, s_t, golden.modes, golden.status)
     await RisingEdge(dut.clk)
     status = resolved(dut.status)
     want_status = int(np.bitwise_or.reduce(golden.status.ravel()))
@@ -184,7 +186,8 @@ async def directed_ties_zeros_and_specials(dut):
                      2.0 ** -101, -(2.0 ** -106), 2.0 ** -110, 0.0, -0.0, 5e-40, 2.0 ** -126, 2.0 ** -103, 1e-38])
     x_tiny = np.zeros((1, channels))
     x_tiny[0, :16] = tiny
-    await check_batch(board, dut, x_tiny, cf, 2.0 ** fgmp.SCALE_EXP_MIN, 0, p["input_format"], gen, 1.0, 1.0)
+    for threshold in (0, 2 ** 62):                  # as FP8 blocks, then (no score above 2**62) as FP4
+        await check_batch(board, dut, x_tiny, cf, 2.0 ** fgmp.SCALE_EXP_MIN, threshold, p["input_format"], gen, 1.0, 1.0)
     board.finish()
 
 
