@@ -49,8 +49,12 @@ $(STAMP): pyproject.toml $(LOCK) $(MODEL) $(UV)
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not regress"
 
+# The sharded random regression runs on Dask (a local cluster, or REGRESS="--scheduler tcp://HOST:8786");
+# REGRESS="--vectors 100000 BLOCK ..." for a shorter or narrower run.
+REGRESS ?=
 regress: setup
 	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "regress or not regress"
+	$(BIN)/python -m sim.regress $(REGRESS)
 	$(BIN)/python -m verif.formal
 	$(BIN)/python -m fpga.flow
 

@@ -34,7 +34,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers={workers!r}: expected a positive integer")
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")                # any free port
     return Client(cluster)
 
 
