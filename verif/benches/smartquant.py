@@ -14,6 +14,7 @@ from hdl.smartquant.cxl_mem import ReqOpcode, RwDOpcode
 from hdl.smartquant.register_map import DEVICE_ID, REGISTERS, field_of, region_register
 from verif.bench_support import params, record_summary, rng, start_clock
 from verif.bench_support import reset as hold_reset
+from verif.coverage.smartquant import SmartQuantCoverage
 from verif.smartquant_host import DramModel, SmartQuantBench, line_to_int
 
 
@@ -179,6 +180,7 @@ async def random_traffic_with_backpressure(dut):
 
     await regions()
     vm, n_ops = bench.view_map, p["random_ops"]
+    coverage = SmartQuantCoverage()
     reset_every = p.get("reset_every")
     next_reset = int(gen.integers(reset_every // 2, 3 * reset_every // 2)) if reset_every else None
     issued = dropped = resets = earlier_mismatches = 0
@@ -186,7 +188,9 @@ async def random_traffic_with_backpressure(dut):
     for i in range(n_ops):
         if next_reset is not None and i == next_reset:
             await bench.cycles(int(gen.integers(0, 30)))            # mid-traffic, anywhere
-            dropped += len(bench.expected) + len(bench.req_queue) + len(bench.rwd_queue)
+            in_flight = len(bench.expected) + len(bench.req_queue) + len(bench.rwd_queue)
+            coverage.reset(in_flight)
+            dropped += in_flight
             answered += bench.checked
             earlier_mismatches += bench.mismatches
             await reset(dut, bench)
@@ -198,13 +202,18 @@ async def random_traffic_with_backpressure(dut):
         k = int(gen.integers(1, PLANES + 1))
         address = vm.base(k) + int(gen.integers(0, vm.lines(k))) * LINE_BYTES
         if kind < 0.55:
-            bench.read(address, ReqOpcode.MEM_RD_DATA if gen.random() < 0.2 else ReqOpcode.MEM_RD)
+            data_opcode = gen.random() < 0.2
+            bench.read(address, ReqOpcode.MEM_RD_DATA if data_opcode else ReqOpcode.MEM_RD)
+            coverage.request("read with data opcode" if data_opcode else "read", k)
         elif kind < 0.58:
             bench.read(vm.base(k) + (vm.lines(k) + int(gen.integers(0, 4))) * LINE_BYTES)   # past the view
+            coverage.request("read past the view", k)
         elif kind < 0.60:
             bench.read(PLANES * vm.stride + int(gen.integers(0, 1 << 20)) * LINE_BYTES)     # above every view
+            coverage.request("read above every view", k)
         elif kind < 0.62:
             bench.read(address, ReqOpcode.MEM_SPEC_RD)                                       # not served
+            coverage.request("unserved opcode", k)
         else:
             group = int(gen.integers(0, bench.n_groups))
             line = gen.integers(0, 256, LINE_BYTES).astype(np.uint8)
@@ -212,14 +221,20 @@ async def random_traffic_with_backpressure(dut):
             roll = gen.random()
             if roll < 0.80:
                 bench.write(target, line)
+                coverage.request("write", PLANES)
             elif roll < 0.87:
                 bench.write(address if k < PLANES else vm.base(1), line)                     # not view 8
+                coverage.request("write not in view 8", k if k < PLANES else 1)
             elif roll < 0.94:
                 bench.write(target, line, poison=1)
+                coverage.request("poisoned write", PLANES)
             else:
                 bench.write(target, line, RwDOpcode.MEM_WR_PTL)
+                coverage.request("partial write", PLANES)
         if i % 97 == 96:
-            bench.queue_cap_change(int(gen.integers(0, 2)), int(gen.integers(1, 9)))
+            region, cap = int(gen.integers(0, 2)), int(gen.integers(1, 9))      # drawn in this order
+            bench.queue_cap_change(region, cap)
+            coverage.cap(cap)
         if i % 64 == 63:
             await bench.run_until(lambda: len(bench.req_queue) + len(bench.rwd_queue) < 16)
     await bench.drain()
