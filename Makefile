@@ -62,8 +62,10 @@ regress: setup
 formal: setup
 	$(BIN)/python -m verif.formal
 
+# Every configuration x 3 place-and-route seeds on Dask (SYNTH="CONFIG ... --seeds N --scheduler tcp://HOST:8786").
+SYNTH ?=
 synth: setup
-	$(BIN)/python -m fpga.flow
+	$(BIN)/python -m fpga.flow $(SYNTH)
 
 bitstream: setup
 	$(BIN)/python -m fpga.board.build

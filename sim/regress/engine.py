@@ -14,29 +14,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from ..cluster import SCHEDULER_VARIABLE, connect
 from .coverage import bins_summary, merge as merge_coverage
 from .plan import Shard, block_named
 from .shard import REGRESS_DIR, run_shard
 
 __all__ = ["SCHEDULER_VARIABLE", "connect", "run_shards", "merge", "write_summary"]
-
-SCHEDULER_VARIABLE = "CXLQUANT_DASK_SCHEDULER"
-"""Environment variable naming a running scheduler (``tcp://HOST:PORT``), as ``--scheduler`` does."""
-
-
-def connect(scheduler: str | None = None, workers: int | None = None):
-    """A Dask client: on ``scheduler`` (or ``$CXLQUANT_DASK_SCHEDULER``) if given, else on a new
-    local cluster of ``workers`` single-threaded worker processes (default: one per core)."""
-    from dask.distributed import Client, LocalCluster
-    address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
-    if address:
-        return Client(address, timeout="30s")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers={workers!r}: expected a positive integer")
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")                # any free port
-    return Client(cluster)
-
 
 def run_shards(client, shards: list[Shard], progress: bool = True) -> list[dict]:
     """Submit every shard as one task and gather the records as they finish (a progress bar)."""
