@@ -87,6 +87,9 @@ def main(argv=None) -> int:
     failed = False
     for name, block in summary.items():
         print(_line(name, block))
+        for item, fig in block["coverage"]["items"].items():
+            for missed in fig["missed"]:
+                print(f"  coverage bin missed: {item}: {missed}")
         for shard in block["failed"]:
             failed = True
             print(f"  shard {shard['index']} (seed {shard['seed']}): {'; '.join(shard['problems'])}\n"

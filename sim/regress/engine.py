@@ -61,9 +61,24 @@ def merge(records: list[dict], out_dir: Path = REGRESS_DIR) -> dict:
     return summary
 
 
+def _commit() -> str:
+    import subprocess
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[2],
+                           capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
+
+
 def write_summary(summary: dict, wall_s: float, workers: int, out_dir: Path = REGRESS_DIR) -> Path:
-    """``out_dir/summary.json``: the blocks' summaries, the wall time and the number of workers."""
+    """``out_dir/summary.json``: the blocks' summaries, each with its run's wall time, workers,
+    commit and date. Blocks not in this run keep their last run's summary, so the file (and the
+    report) covers every block run so far."""
+    import datetime
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "summary.json"
-    path.write_text(json.dumps({"wall_s": round(wall_s, 1), "workers": workers, "blocks": summary}, indent=1))
+    blocks = json.loads(path.read_text()).get("blocks", {}) if path.exists() else {}
+    run = {"run_wall_s": round(wall_s, 1), "run_workers": workers, "commit": _commit(),
+           "date": datetime.date.today().isoformat()}
+    blocks.update({name: {**block, **run} for name, block in summary.items()})
+    path.write_text(json.dumps({"wall_s": round(wall_s, 1), "workers": workers, "blocks": dict(sorted(blocks.items()))},
+                               indent=1))
     return path

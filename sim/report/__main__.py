@@ -25,13 +25,14 @@ from golden import fgmp, imunpack, metrics, minilm
 from golden.bitplane import GROUP, LINE_BYTES, PLANES
 from golden.dram import stream_cost
 from golden.facts import SCORE_WIDTHS_TRIED
-from sim.runner import REPO, SUMMARIES
+from sim.runner import REPO, SIM_BUILD, SUMMARIES
 
-from . import schemes
+from . import coverage, schemes
 from .fisher import load_fisher
 from .sentences import sentences
 
 OUT = REPO / "reports"
+REGRESS_SUMMARY = SIM_BUILD / "regress" / "summary.json"      # written by python -m sim.regress
 FGMP_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 FGMP_POLICIES = ("fisher-proxy", "magnitude", "random")
 HGQ_BETAS = (1e-9, 1e-8, 1e-7)
@@ -363,12 +364,19 @@ def hardware_section(layers) -> tuple[list[str], list[str]]:
     for section in (bench_hw_section(), dram_token_section(layers)):
         md += section[0]
         h += section[1]
+    cov_md, cov_h = coverage.section(REGRESS_SUMMARY, _table)
+    md += cov_md
+    h += cov_h
     synth = REPO / "fpga" / "build" / "results.json"
     if synth.exists():
         data = json.loads(synth.read_text())
-        rows = [[r.get("config"), r.get("lut4"), r.get("ff"), r.get("dsp"), r.get("bram"), r.get("fmax_mhz")]
+        rows = [[r.get("config"), r.get("lut4"), r.get("ff"), r.get("dsp"), r.get("bram"),
+                 r.get("fmax_mhz") if r.get("fmax_mhz") is not None else r.get("pnr", "–"),
+                 f"{r['fmax_best_mhz']} (seed {r['best_seed']})" if r.get("fmax_best_mhz") is not None else "–",
+                 len(r.get("fmax_by_seed") or {}) or "–"]
                 for r in data.get("results", [])]
-        t_md, t_h = _table(["configuration", "LUT4", "FF", "DSP", "BRAM", "Fmax MHz"], rows)
+        t_md, t_h = _table(["configuration", "LUT4", "FF", "DSP", "BRAM", "Fmax MHz (routed, median of seeds)",
+                            "best (seed)", "seeds"], rows)
         md += ["## Area and Fmax (ECP5)", "", t_md, ""]
         h += ["<h2>Area and Fmax (ECP5)</h2>", t_h]
     return md, h

@@ -105,3 +105,14 @@ def test_shards_run_on_a_local_cluster_and_merge_once_each(kill, tmp_path):
     assert summary["shards"] == 2 and summary["mismatches"] == 0 and not summary["failed"]
     assert summary["vectors"] >= 2_400
     assert summary["coverage"]["bins"] > 0 and summary["coverage_file"]
+
+
+def test_the_summary_keeps_the_last_run_of_every_block(tmp_path):
+    import json
+    from sim.regress.engine import write_summary
+    write_summary({"a": {"vectors": 1}, "b": {"vectors": 2}}, 10.0, 2, tmp_path)
+    path = write_summary({"b": {"vectors": 3}}, 5.0, 1, tmp_path)
+    blocks = json.loads(path.read_text())["blocks"]
+    assert (blocks["a"]["vectors"], blocks["a"]["run_wall_s"], blocks["a"]["run_workers"]) == (1, 10.0, 2)
+    assert (blocks["b"]["vectors"], blocks["b"]["run_wall_s"], blocks["b"]["run_workers"]) == (3, 5.0, 1)
+    assert blocks["b"]["commit"] and blocks["b"]["date"]

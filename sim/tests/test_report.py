@@ -69,3 +69,28 @@ def test_score_width_area_reads_the_flow_results(tmp_path, monkeypatch):
         '"lut4_nodsp": 6000}, {"config": "vmac-mixed-x1", "lut4_nodsp": 1}]}')
     monkeypatch.setattr(report, "REPO", tmp_path)
     assert report.score_width_area() == {(1, 4): 5000}       # the named width first, then the default
+
+
+def _regress_summary(missed):
+    items = {"vmac.pairing_x_case": {"bins": 3, "hit": 3 - len(missed), "missed": missed}}
+    return {"wall_s": 32.9, "workers": 2, "blocks": {
+        "vmac-mixed-x1": {"unit": "rows", "vectors": 20764, "mismatches": 0, "shards": 4, "failed": [],
+                          "run_wall_s": 32.9, "run_workers": 2, "commit": "abc1234", "date": "2026-12-04", "coverage": {"bins": 3, "hit": 3 - len(missed), "items": items}}}}
+
+
+def test_coverage_section_names_every_missed_bin(tmp_path):
+    from sim.report import coverage
+    path = tmp_path / "summary.json"
+    path.write_text(__import__("json").dumps(_regress_summary(["(FP4, FP8) x NaN scale"])))
+    md, h = coverage.section(path, report._table)
+    text = "\n".join(md)
+    assert "| vmac-mixed-x1 | 20,764 rows | 0 | 0 of 4 | 2 of 3 | 66.7 % | 32.9 s on 2 | abc1234 (2026-12-04) |" in text
+    assert "- vmac-mixed-x1: vmac.pairing_x_case: (FP4, FP8) x NaN scale" in text
+
+
+def test_coverage_section_says_when_every_bin_was_hit_or_nothing_ran(tmp_path):
+    from sim.report import coverage
+    path = tmp_path / "summary.json"
+    path.write_text(__import__("json").dumps(_regress_summary([])))
+    assert "Every defined bin was hit." in coverage.section(path, report._table)[0]
+    assert "run `make regress`" in "\n".join(coverage.section(tmp_path / "none.json", report._table)[0])
