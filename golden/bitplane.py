@@ -389,6 +389,12 @@ class PlaneStoreModel:
         Host lines served, indexed by view ``k``.
     host_writes : int
         Host writes accepted (view 8).
+    last_read : str or None
+        What the last in-view :meth:`read` found in the read buffer: ``"miss"`` (no entry for
+        the group: a new one taken), ``"grown"`` (the group's entry too small for the planes
+        needed: a larger one taken, every plane fetched again), ``"hit, planes fetched"`` (the
+        entry lacked planes, fetched into it) or ``"hit"`` (no DRAM traffic). A read forcing a
+        flush of its group sees the buffer after the flush. ``None`` before any read.
     """
 
     def __init__(self, view_map: ViewMap, buffers: int = 1, planes=None, *, pool_rows: int | None = None):
@@ -404,6 +410,7 @@ class PlaneStoreModel:
         self._combine_group = self._combine_cap = -1
         self.reads, self.writes, self.lines = [0] * (PLANES + 1), 0, [0] * (PLANES + 1)
         self.host_writes = 0
+        self.last_read: str | None = None
 
     def _buffer(self, group: int, cap: int, planes_of) -> _Buffered:
         if self.pool is not None:
@@ -428,8 +435,12 @@ class PlaneStoreModel:
             return None
         if where.group == self._combine_group:
             self.flush()
+        found = (self.pool.find(where.group) if self.pool is not None else
+                 next((b for b in self._buffered if b.group == where.group), None)) is not None
         entry = self._buffer(where.group, _check_k(cap), lambda latched: min(where.k, latched))
         e = min(where.k, entry.cap)
+        self.last_read = (("grown" if found else "miss") if entry.planes == 0 else
+                          "hit, planes fetched" if entry.planes < e else "hit")
         if entry.planes < e:
             self.reads[where.k] += e - entry.planes
             entry.planes = e

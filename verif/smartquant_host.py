@@ -50,6 +50,7 @@ class Expected:
     line: np.ndarray | None = None     # DRS data; None = poisoned
     address: int = 0
     accepted: int = 0                  # cycle the controller took the request
+    read: dict | None = None           # an in-view read: what :attr:`SmartQuantBench.read_log` records
 
 
 @dataclass
@@ -140,6 +141,9 @@ class SmartQuantBench:
         self.response_cycles: list[int] = []
         self.reg_result = None
         self.dram.in_flight.clear()
+        self.read_log: list[dict] = []          # per answered in-view read: k, cap, buffer outcome, held
+        self._held_requests: set[int] = set()   # tags offered and not taken in some cycle
+        self._held_responses: set[int] = set()  # DRS tags offered while the host was not ready
 
     # --- stimulus ------------------------------------------------------------------------
     def _tag(self) -> int:
@@ -175,9 +179,17 @@ class SmartQuantBench:
             line = None
         else:
             where = self.view_map.decode(address)
-            line = self.model.read(address, self.region_cap(where.group) if where else PLANES)
+            cap = self.region_cap(where.group) if where else PLANES
+            line = self.model.read(address, cap)
             if line is None:
                 self._error(ErrorCause.RANGE, op["tag"], op["address"])
+            else:
+                read = {"k": where.k, "cap": cap, "buffer": self.model.last_read,
+                        "request held": op["tag"] in self._held_requests}
+                self.expected[op["tag"]] = Expected("drs", line, address, self.cycle, read)
+                self._held_requests.discard(op["tag"])
+                return
+        self._held_requests.discard(op["tag"])
         self.expected[op["tag"]] = Expected("drs", line, address, self.cycle)
 
     def _accept_write(self, op):
@@ -205,6 +217,9 @@ class SmartQuantBench:
         if channel == "ndr":
             return
         self.received.append((want.address, data))
+        if want.read is not None:
+            self.read_log.append({**want.read, "response held": tag in self._held_responses})
+        self._held_responses.discard(tag)
         if want.line is None:
             ok = poison == 1 and data == 0
         else:
@@ -268,12 +283,16 @@ class SmartQuantBench:
         if offer_req and dut.host__req__ready.value == 1:
             self.accept_cycles.append(self.cycle)
             self._accept_read(self.req_queue.popleft())
+        elif offer_req:
+            self._held_requests.add(self.req_queue[0]["tag"])
         if offer_rwd and dut.host__rwd__ready.value == 1:
             self.accept_cycles.append(self.cycle)
             self._accept_write(self.rwd_queue.popleft())
         if drs_ready and dut.host__drs__valid.value == 1:
             fields = split_struct(resolved(dut.host__drs__payload), DRSLayout)
             self._response("drs", fields["tag"], fields["poison"], fields["data"])
+        elif dut.host__drs__valid.value == 1:
+            self._held_responses.add(split_struct(resolved(dut.host__drs__payload), DRSLayout)["tag"])
         if ndr_ready and dut.host__ndr__valid.value == 1:
             fields = split_struct(resolved(dut.host__ndr__payload), NDRLayout)
             self._response("ndr", fields["tag"])

@@ -256,6 +256,23 @@ def test_a_group_needing_more_planes_than_its_entry_holds_is_fetched_again():
     assert model.reads[4] == 0                                 # min(4, 3) = 3 planes held
 
 
+@pytest.mark.parametrize("pool_rows", [2, None])
+def test_each_read_says_what_it_found_in_the_buffer(pool_rows):
+    vm = bp.ViewMap(2)
+    model = bp.PlaneStoreModel(vm, 2, pool_rows=pool_rows)
+    outcomes = []
+    for k, line in [(3, 0), (3, 1), (4, 0), (8, 0), (1, 0)]:   # group 0: 3 planes, then 4, then 8
+        before = sum(model.reads)
+        model.read(vm.encode(k, 0, line))
+        outcomes.append((model.last_read, sum(model.reads) - before))
+    # a 3-plane entry takes 4 slots: 4 planes fit it, 8 do not (a larger entry, all 8 fetched again);
+    # the group buffers of the earlier policy never grow, they fetch the planes lacking
+    grown = ("grown", 8) if pool_rows else ("hit, planes fetched", 4)
+    assert outcomes == [("miss", 3), ("hit", 0), ("hit, planes fetched", 1), grown, ("hit", 0)]
+    model.read(vm.encode(1, 1, 0))
+    assert model.last_read == "miss"
+
+
 @pytest.mark.parametrize("held_view, rmw_reads", [(8, 0), (2, 8)])
 def test_a_flush_uses_a_whole_row_entry(held_view, rmw_reads):
     vm = bp.ViewMap(1)

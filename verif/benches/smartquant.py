@@ -187,12 +187,16 @@ async def random_traffic_with_backpressure(dut):
     answered = -bench.checked                                    # the tensor's writes came before
     for i in range(n_ops):
         if next_reset is not None and i == next_reset:
-            await bench.cycles(int(gen.integers(0, 30)))            # mid-traffic, anywhere
+            wait = int(gen.integers(0, 30))
+            if wait < 10:                                           # a third of resets: fewer in flight
+                await bench.run_until(lambda: len(bench.expected) + len(bench.req_queue) + len(bench.rwd_queue) < 16)
+            await bench.cycles(wait)                                # mid-traffic, anywhere
             in_flight = len(bench.expected) + len(bench.req_queue) + len(bench.rwd_queue)
             coverage.reset(in_flight)
             dropped += in_flight
             answered += bench.checked
             earlier_mismatches += bench.mismatches
+            coverage.reads(bench.read_log)                           # the log starts again at the reset
             await reset(dut, bench)
             await regions()
             resets += 1
@@ -241,6 +245,7 @@ async def random_traffic_with_backpressure(dut):
     await bench.reg_write(REGISTERS["CONTROL"], field_of("CONTROL", "FLUSH").mask)        # quiet: the flush is ordered
     bench.model.flush()
     await quiesce(bench)
+    coverage.reads(bench.read_log)
     mismatches = earlier_mismatches + bench.mismatches + check_dram(bench) + await check_counters(bench)
     status = await bench.reg_read(REGISTERS["STATUS"])
     if status != field_of("STATUS", "IDLE").mask:                          # idle, no write pending
