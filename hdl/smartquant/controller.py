@@ -228,7 +228,7 @@ class SmartQuantController(wiring.Component):
         m.d.comb += [serve.claimed.eq(port_claimed), serve.arrived.eq(pool.arrived), serve.r_spans.eq(store.r_spans),
                      store.r_row.eq(Mux(port_claimed, flush_row, serve.r_row)),
                      store.r_first.eq(Mux(port_claimed, flush_first, serve.r_first)),
-                     store.r_col.eq(Mux(port_claimed, 0, serve.r_col)),
+                     store.r_col.eq(Mux(port_claimed, write_plane[:3], serve.r_col)),
                      registers.line_served.eq(serve.line_served), registers.line_view.eq(serve.line_view)]
 
         # --- sequencer ------------------------------------------------------------------------
@@ -458,11 +458,10 @@ class SmartQuantController(wiring.Component):
             with m.State("FLUSH_COLLECT"):
                 m.d.comb += flushing.eq(1)
                 n_reads = min(2, spans)
+                # the read went out at column `write_plane` of the whole-row entry: plane 0's
+                # output, which any column can start, is memory `write_plane` (no plane mux here)
                 pair_data = Signal(n_reads * lane)
-                with m.Switch(write_plane[:3]):
-                    for p in range(PLANES):
-                        with m.Case(p):
-                            m.d.comb += pair_data.eq(Cat(*(store.r_spans[p][o] for o in range(n_reads))))
+                m.d.comb += pair_data.eq(Cat(*(store.r_spans[0][o] for o in range(n_reads))))
                 if spans > 2:
                     m.d.sync += write_back.eq(Cat(write_back[2 * lane:], pair_data))
                 else:
