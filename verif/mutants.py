@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.regress.plan import BLOCKS, Block
-from sim.regress.shard import _checked
+from sim.regress.shard import bench_problems
 from sim.runner import SEED_VARIABLES, SIM_BUILD, run_bench, to_verilog
 from verif.formal.sby import run_sby_script
 from verif.harness import CodecHarness
@@ -186,13 +186,7 @@ def run_mutant(name: str, index: int, mutations: list[str], count: int, seed: in
                                variant=_variant(count, seed),
                                rewrite=lambda text: apply_mutations(text, mutations),
                                plusargs=[f"+mutant={index}"])
-        tests = result.summary.get("tests", {})
-        _, problems = _checked(block.name, tests)
-        if not result.passed:
-            problems.insert(0, f"{result.failures} of {result.tests} cocotb tests failed")
-        if not tests:
-            problems.append("the bench wrote no summary")
-        record["problems"] = problems
+        record["problems"] = bench_problems(block.name, result)[1]
     except Exception as error:                      # a crash of the simulation kills the mutant too
         record["problems"].append(f"{type(error).__name__}: {error}".splitlines()[0])
     record["killed"] = bool(record["problems"])

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..runner import SEED_VARIABLES, SIM_BUILD, run_bench
 from .plan import Shard, block_named
 
-__all__ = ["run_shard", "COVERAGE_DIR", "REGRESS_DIR"]
+__all__ = ["bench_problems", "run_shard", "COVERAGE_DIR", "REGRESS_DIR"]
 
 REGRESS_DIR = SIM_BUILD / "regress"
 COVERAGE_DIR = REGRESS_DIR / "coverage"
@@ -35,6 +35,18 @@ def _checked(block_name: str, tests: dict) -> tuple[int, list[str]]:
             problems.append(f"{requests} requests, {answered} answered + {dropped} dropped at resets")
         return requests, problems
     return sum(int(t.get("vectors", 0)) for t in tests.values()), problems
+
+
+def bench_problems(block_name: str, result) -> tuple[int, list[str]]:
+    """(vectors checked, problems) of a :class:`sim.runner.BenchResult`: failed cocotb tests,
+    mismatches, a missing summary, requests unaccounted for."""
+    tests = result.summary.get("tests", {})
+    vectors, problems = _checked(block_name, tests)
+    if not result.passed:
+        problems.insert(0, f"{result.failures} of {result.tests} cocotb tests failed")
+    if not tests:
+        problems.append("the bench wrote no summary")
+    return vectors, problems
 
 
 def run_shard(shard: Shard) -> dict:
@@ -63,11 +75,7 @@ def run_shard(shard: Shard) -> dict:
                                label=f"shard{shard.index}-{attempt}", log_file=log,
                                extra_env={"CXLQUANT_COVERAGE": str(coverage)}, summary_dir=SUMMARY_DIR)
         tests = result.summary.get("tests", {})
-        vectors, problems = _checked(block.name, tests)
-        if not result.passed:
-            problems.insert(0, f"{result.failures} of {result.tests} cocotb tests failed")
-        if not tests:
-            problems.append("the bench wrote no summary")
+        vectors, problems = bench_problems(block.name, result)
         record.update(vectors=vectors, problems=problems,
                       mismatches=sum(int(t.get("mismatches", 0)) for t in tests.values()),
                       coverage=str(coverage) if coverage.exists() else None)
