@@ -1,4 +1,5 @@
-# cxlquant — one entry point for set-up, tests, benchmarks, synthesis and reports.
+# cxlquant — one entry point for set-up, tests, benchmarks, synthesis and reports. Every job but the
+# tests is a subcommand of the `cxlquant` command (cxlquant/cli.py, `cxlquant --help`).
 #
 # Every target runs in .venv, which holds exactly the packages pinned (with hashes) in
 # requirements/lock.txt, installed by uv (itself pinned in requirements/uv.txt and installed
@@ -54,35 +55,35 @@ test: setup
 REGRESS ?=
 regress: setup
 	HYPOTHESIS_PROFILE=regress $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "regress or not regress"
-	$(BIN)/python -m sim.regress $(REGRESS)
-	$(BIN)/python -m verif.formal
-	$(BIN)/python -m verif.mutants $(BLOCK)
-	$(BIN)/python -m fpga.flow
+	$(BIN)/cxlquant regress $(REGRESS)
+	$(BIN)/cxlquant formal
+	$(BIN)/cxlquant mutants $(BLOCK)
+	$(BIN)/cxlquant synth
 
 # Mutation score of the benches (verif/mutants.py): BLOCK="codecs-e4m3 ..." for some blocks
 # (python -m verif.mutants --list names them); ends with a line per block "mutants BLOCK: K killed of N ...".
 BLOCK ?=
 mutants: setup
-	$(BIN)/python -m verif.mutants $(BLOCK)
+	$(BIN)/cxlquant mutants $(BLOCK)
 
 # Every formal job (the quick ones also run in `make test`); ends with "formal: P proved, F failed, B bounded-only".
 formal: setup
-	$(BIN)/python -m verif.formal
+	$(BIN)/cxlquant formal
 
 # Every configuration x 3 place-and-route seeds on Dask (SYNTH="CONFIG ... --seeds N --scheduler tcp://HOST:8786").
 SYNTH ?=
 synth: setup
-	$(BIN)/python -m fpga.flow $(SYNTH)
+	$(BIN)/cxlquant synth $(SYNTH)
 
 bitstream: setup
-	$(BIN)/python -m fpga.board.build
+	$(BIN)/cxlquant bitstream
 
 bench: setup
-	$(BIN)/python -m golden.bench
-	$(BIN)/python -m sim.bench_hw
+	$(BIN)/cxlquant bench golden
+	$(BIN)/cxlquant bench hw
 
 report: setup
-	$(BIN)/python -m sim.report
+	$(BIN)/cxlquant report
 
 # The lock from the ranges in pyproject.toml, at the newest versions they allow today.
 lock: $(UV)

@@ -410,8 +410,8 @@ def run_on_cluster(client, chosen: list[Config], seeds: list[int], route_limit: 
     return results, failures
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fpga.flow", description=__doc__,
+def main(argv=None, prog=None) -> int:
+    parser = argparse.ArgumentParser(prog=prog or "python -m fpga.flow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
     parser.add_argument("-j", "--workers", "--jobs", type=int, dest="workers",

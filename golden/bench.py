@@ -36,8 +36,8 @@ def _cases(w: np.ndarray, rng: np.random.Generator) -> dict:
     }
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None, prog=None) -> dict:
+    parser = argparse.ArgumentParser(prog=prog or "python -m golden.bench", description=__doc__)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("reports/bench_golden.json"))

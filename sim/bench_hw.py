@@ -88,8 +88,8 @@ def act_quant_runs() -> list[dict]:
              "vectors": fig["vectors"], "mismatches": fig["mismatches"]}]
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, prog=None) -> dict:
+    parser = argparse.ArgumentParser(prog=prog or "python -m sim.bench_hw", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one SmartQuant configuration and DRAM model")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()

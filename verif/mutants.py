@@ -240,8 +240,8 @@ def summary_line(result: dict) -> str:
             f"({result['equivalent']} equivalent, {result['survived']} survived)")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verif.mutants", description=__doc__.split("\n\n")[0])
+def main(argv=None, prog=None) -> int:
+    parser = argparse.ArgumentParser(prog=prog or "python -m verif.mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("blocks", nargs="*", metavar="BLOCK", help="blocks (default: all; --list names them)")
     parser.add_argument("--mutants", type=int, default=DEFAULT_MUTANTS, help=f"mutants per block (default {DEFAULT_MUTANTS})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"mutate's seed (default {DEFAULT_SEED})")

@@ -64,8 +64,8 @@ def build(n_groups: int = 16, out: Path = OUT) -> dict:
     return summary
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None, prog=None) -> int:
+    parser = argparse.ArgumentParser(prog=prog or "python -m fpga.board.build", description=__doc__)
     parser.add_argument("--groups", type=int, default=16, help="weight region in groups of 512 (on-chip)")
     args = parser.parse_args(argv)
     summary = build(args.groups)

@@ -25,9 +25,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m sim.regress",
+        prog=prog or "python -m sim.regress",
         description="Random regression of every block, split into seeded shards (each an ordinary bench run "
                     "that reuses its configuration's simulator build) and run on Dask distributed: a local "
                     "cluster with one worker per core by default, or an existing scheduler with --scheduler "
@@ -53,13 +53,13 @@ def _line(name: str, block: dict) -> str:
             f"{len(block['failed'])} failed of {block['shards']} shards, coverage {cov['hit']} of {cov['bins']} bins")
 
 
-def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+def main(argv=None, prog=None) -> int:
+    args = parser(prog).parse_args(argv)
     try:
         chosen = [block_named(name) for name in args.blocks] or BLOCKS
         plans = {b.name: plan_shards(b, args.vectors, args.seed, args.shard_vectors) for b in chosen}
     except ValueError as error:
-        parser().error(str(error))
+        parser(prog).error(str(error))
     if args.list:
         for block in chosen:
             shards = plans[block.name]
@@ -67,10 +67,10 @@ def main(argv=None) -> int:
         return 0
     if args.shard is not None:
         if len(chosen) != 1:
-            parser().error("--shard needs exactly one BLOCK")
+            parser(prog).error("--shard needs exactly one BLOCK")
         shards = plans[chosen[0].name]
         if not 0 <= args.shard < len(shards):
-            parser().error(f"--shard {args.shard}: {chosen[0].name} has shards 0..{len(shards) - 1}")
+            parser(prog).error(f"--shard {args.shard}: {chosen[0].name} has shards 0..{len(shards) - 1}")
         record = run_shard(shards[args.shard])
         print(json.dumps(record, indent=1))
         return 1 if record["problems"] else 0

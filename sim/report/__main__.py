@@ -382,8 +382,8 @@ def hardware_section(layers) -> tuple[list[str], list[str]]:
     return md, h
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None, prog=None) -> None:
+    parser = argparse.ArgumentParser(prog=prog or "python -m sim.report", description=__doc__)
     parser.add_argument("--fisher", type=Path, help="npz of real Fisher tensors keyed by layer name "
                                                     "(e.g. layer0.query), replacing the weight proxy")
     parser.add_argument("--no-cache", action="store_true")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("golden", "hdl", "sim", "verif", "fpga")
+PACKAGES = ("cxlquant", "golden", "hdl", "sim", "verif", "fpga")
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,11 @@ def test_wheel_holds_the_packages_and_the_licence(wheel):
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: Apache-2.0" in wheel.read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "verif/benches/fgmp_vmac.py" in names and "golden/fgmp.py" in names
+
+
+def test_wheel_declares_the_cxlquant_command(wheel):
+    entry_points = wheel.read(next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))).decode()
+    assert "[console_scripts]\ncxlquant = cxlquant.cli:main" in entry_points
 
 
 def test_wheel_ships_no_tests_and_no_build_products(wheel):

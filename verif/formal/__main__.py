@@ -15,8 +15,8 @@ from .sby import run_sby
 BUILD = Path("sim_build") / "formal"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verif.formal", description=__doc__.splitlines()[0])
+def main(argv=None, prog=None) -> int:
+    parser = argparse.ArgumentParser(prog=prog or "python -m verif.formal", description=__doc__.splitlines()[0])
     parser.add_argument("jobs", nargs="*", help="job names (default: all)")
     parser.add_argument("--quick", action="store_true", help="only the jobs `make test` runs")
     args = parser.parse_args(argv)

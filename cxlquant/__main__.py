@@ -1,0 +1,7 @@
+"""``python -m cxlquant``: the same as the ``cxlquant`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
