@@ -85,10 +85,11 @@ class FGMPTensor:
         fp4 = formats.decode(codes & 0xF, "e2m1") * formats.decode(self.scale_codes, "e4m3")[..., None]
         return np.where(self.modes[..., None], fp8, fp4)
 
-    def dequantize(self) -> np.ndarray:
-        """Values as float64, shape of the input (exact products of the stored parts)."""
+    def dequantize(self, dtype=None) -> np.ndarray:
+        """Values, shape of the input: float64, exact products of the stored parts; or rounded
+        to ``dtype`` (``np.float32``, ``ml_dtypes.bfloat16``, ...: :func:`golden.formats.as_dtype`)."""
         values = self.block_values() * np.float64(self.tensor_scale)
-        return values.reshape(self.codes.shape)
+        return formats.as_dtype(values.reshape(self.codes.shape), dtype)
 
     @property
     def fp8_fraction(self) -> float:

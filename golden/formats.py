@@ -22,8 +22,8 @@ from ._blocks import as_real_array
 from .facts import FLOAT_FORMATS, FloatFormat
 
 __all__ = [
-    "FloatFormat", "IntFormat", "FORMATS", "ROUNDING_MODES",
-    "format_info", "encode", "decode", "max_value",
+    "FloatFormat", "IntFormat", "FORMATS", "FORMAT_ALIASES", "ROUNDING_MODES",
+    "canonical_format", "format_info", "encode", "decode", "max_value", "pack_fp4", "unpack_fp4", "as_dtype",
 ]
 
 ROUNDING_MODES = ("rne", "rna", "rtz")
@@ -49,12 +49,100 @@ FORMATS: dict[str, FloatFormat | IntFormat] = {
 """Every format: the float formats of :mod:`golden.facts` (shared with the hardware) and the integers."""
 
 
-def format_info(fmt: str) -> FloatFormat | IntFormat:
-    """Return the description of ``fmt``; raise ``ValueError`` naming it if unknown."""
-    try:
-        return FORMATS[fmt]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}") from None
+FORMAT_ALIASES: dict[str, str] = {
+    # ml_dtypes and PyTorch dtype names (`fn`: finite, no infinities; `fnu`: also unsigned)
+    "float4_e2m1fn": "e2m1", "float6_e2m3fn": "e2m3", "float6_e3m2fn": "e3m2", "float8_e4m3fn": "e4m3",
+    "float8_e5m2": "e5m2", "float8_e8m0fnu": "e8m0",
+    "e2m1fn": "e2m1", "e2m3fn": "e2m3", "e3m2fn": "e3m2", "e4m3fn": "e4m3", "e8m0fnu": "e8m0",
+    # microxcaling's element formats (mx.ElemFormat)
+    "fp4": "e2m1", "fp4_e2m1": "e2m1", "fp6_e2m3": "e2m3", "fp6_e3m2": "e3m2", "fp8_e4m3": "e4m3", "fp8_e5m2": "e5m2",
+}
+"""Other spellings of the same formats (``docs/numerics.md``, *Element formats*): bit for bit the
+same encodings. :func:`canonical_format` also takes dtype objects with these names."""
+
+_NOT_THE_SAME = {
+    "float8_e4m3": "IEEE-style E4M3 with infinities (largest finite 240); cxlquant's e4m3 is OCP E4M3FN, "
+                   "float8_e4m3fn",
+    "float8_e4m3fnuz": "exponent bias 8, NaN only at 0x80, no negative zero",
+    "float8_e5m2fnuz": "exponent bias 16, NaN only at 0x80, no negative zero",
+    "float8_e4m3b11fnuz": "exponent bias 11, NaN only at 0x80",
+}
+
+
+def canonical_format(fmt) -> str:
+    """The name in :data:`FORMATS` of ``fmt``: a name, an alias (:data:`FORMAT_ALIASES`), or a dtype.
+
+    Dtypes are taken by name: ``ml_dtypes.float8_e4m3fn`` (the type or ``np.dtype`` of it),
+    ``np.int8``, PyTorch's ``torch.float8_e5m2`` (as ``str`` gives it), without importing them.
+
+    Raises
+    ------
+    ValueError
+        A format cxlquant does not have, naming it; for a look-alike (``float8_e4m3``,
+        the ``fnuz`` variants) saying how it differs.
+    """
+    name = fmt
+    if not isinstance(fmt, str):
+        try:
+            name = np.dtype(fmt).name
+        except TypeError:
+            name = str(fmt)
+    name = name.lower().removeprefix("torch.")
+    if name in FORMATS:
+        return name
+    if name in FORMAT_ALIASES:
+        return FORMAT_ALIASES[name]
+    if name in _NOT_THE_SAME:
+        raise ValueError(f"format {fmt!r} is not one of cxlquant's: {_NOT_THE_SAME[name]}")
+    raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)} or an alias "
+                     f"({', '.join(sorted(FORMAT_ALIASES))})")
+
+
+def format_info(fmt) -> FloatFormat | IntFormat:
+    """Return the description of ``fmt`` (any spelling :func:`canonical_format` takes); raise
+    ``ValueError`` naming it if unknown."""
+    return FORMATS[canonical_format(fmt)]
+
+
+def pack_fp4(codes, axis: int = -1) -> np.ndarray:
+    """Two 4-bit codes per byte along ``axis``, in the order of torchao and PyTorch's
+    ``float4_e2m1fn_x2``: element ``2i`` in bits 3..0 of byte ``i``, element ``2i + 1`` in bits 7..4.
+
+    Raises
+    ------
+    ValueError
+        Codes that are not integers 0..15, or an odd length along ``axis``.
+    """
+    codes = np.asarray(codes)
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    if codes.size and (codes.min() < 0 or codes.max() > 0xF):
+        raise ValueError(f"codes must be 4-bit (0..15): min {codes.min()}, max {codes.max()}")
+    codes = np.moveaxis(codes.astype(np.uint8), axis, -1)
+    if codes.shape[-1] % 2:
+        raise ValueError(f"an even number of codes is needed along axis {axis}, got {codes.shape[-1]}")
+    return np.moveaxis(codes[..., 0::2] | (codes[..., 1::2] << 4), -1, axis)
+
+
+def unpack_fp4(packed, axis: int = -1) -> np.ndarray:
+    """The 4-bit codes of :func:`pack_fp4`'s bytes, twice as many along ``axis``."""
+    packed = np.asarray(packed)
+    if packed.dtype != np.uint8:
+        raise ValueError(f"packed codes must be uint8, got dtype {packed.dtype}")
+    packed = np.moveaxis(packed, axis, -1)
+    codes = np.stack([packed & 0xF, packed >> 4], axis=-1).reshape(*packed.shape[:-1], 2 * packed.shape[-1])
+    return np.moveaxis(codes, -1, axis)
+
+
+def as_dtype(values: np.ndarray, dtype) -> np.ndarray:
+    """``values`` (float64, exact) as ``dtype``: ``None`` keeps float64; any NumPy or ml_dtypes
+    float type rounds to nearest, ties to even (NumPy's and ml_dtypes' cast)."""
+    if dtype is None:
+        return values
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biucOSUMm" or dtype.name.startswith(("int", "uint")):
+        raise ValueError(f"dtype must be a real floating-point type, got {dtype}")
+    return values.astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -100,7 +188,7 @@ def max_value(fmt: str) -> float:
     info = format_info(fmt)
     if isinstance(info, IntFormat):
         return float(2 ** (info.bits - 1) - 1)
-    return float(_table(fmt).values[-1])
+    return float(_table(info.name).values[-1])
 
 
 def _check_rounding(rounding: str) -> None:
@@ -259,4 +347,4 @@ def decode(codes, fmt: str) -> np.ndarray:
     if isinstance(info, IntFormat):
         half = 1 << (info.bits - 1)
         return np.where(codes >= half, codes - 2 * half, codes).astype(np.float64)
-    return _table(fmt).decode[codes]
+    return _table(info.name).decode[codes]

@@ -21,7 +21,7 @@ import numpy as np
 from . import formats
 from ._blocks import as_finite_array, block_amax, from_blocks, to_blocks
 
-__all__ = ["MX_ELEMENTS", "MXElement", "MXTensor", "quantize"]
+__all__ = ["MX_ELEMENTS", "MXElement", "MXTensor", "mx_element", "quantize"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,28 @@ MX_ELEMENTS = {
 _INT8_FRACTION_BITS = 6
 
 
+def mx_element(elem) -> str:
+    """The :data:`MX_ELEMENTS` name of ``elem``: that name, or a format in any spelling
+    :func:`golden.formats.canonical_format` takes (``"fp8_e4m3"``, ``ml_dtypes.float4_e2m1fn``, ``np.int8``).
+
+    Raises
+    ------
+    ValueError
+        Not an MX element type, naming it.
+    """
+    if isinstance(elem, str) and elem in MX_ELEMENTS:
+        return elem
+    try:
+        fmt = formats.canonical_format(elem)
+    except ValueError as error:
+        raise ValueError(f"unknown MX element {elem!r}; expected one of {sorted(MX_ELEMENTS)} "
+                         f"or a format name ({error})") from None
+    for name, spec in MX_ELEMENTS.items():
+        if spec.fmt == fmt:
+            return name
+    raise ValueError(f"{elem!r} ({fmt}) is not an MX element type; expected one of {sorted(MX_ELEMENTS)}")
+
+
 @dataclass(frozen=True)
 class MXTensor:
     """A tensor in an MX format: element codes, E8M0 scale codes (one per block)."""
@@ -62,11 +84,11 @@ class MXTensor:
             values = values / 2 ** _INT8_FRACTION_BITS
         return values
 
-    def dequantize(self) -> np.ndarray:
-        """Values ``2**E * e`` as float64 (exact)."""
+    def dequantize(self, dtype=None) -> np.ndarray:
+        """Values ``2**E * e``: float64 (exact), or rounded to ``dtype`` (:func:`golden.formats.as_dtype`)."""
         elems, _ = to_blocks(self.element_values(), self.block, self.axis)
         scales = np.moveaxis(formats.decode(self.scale_codes, "e8m0"), self.axis, -1)
-        return from_blocks(elems * scales[..., None], self.axis)
+        return formats.as_dtype(from_blocks(elems * scales[..., None], self.axis), dtype)
 
     @property
     def bits_per_element(self) -> float:
@@ -91,8 +113,7 @@ def quantize(x, elem: str, *, block: int = 32, axis: int = -1, rounding: str = "
     ValueError
         Unknown ``elem`` or ``rounding``, non-finite data, bad length or axis.
     """
-    if elem not in MX_ELEMENTS:
-        raise ValueError(f"unknown MX element {elem!r}; expected one of {sorted(MX_ELEMENTS)}")
+    elem = mx_element(elem)
     spec = MX_ELEMENTS[elem]
     x = as_finite_array(x)
     blocks, axis = to_blocks(x, block, axis)

@@ -44,16 +44,22 @@ class NVFP4Tensor:
     block: int
     axis: int
 
-    def dequantize(self) -> np.ndarray:
-        """Values ``s_t * s_b * e`` as float64 (exact: at most 28 significant bits)."""
+    def dequantize(self, dtype=None) -> np.ndarray:
+        """Values ``s_t * s_b * e``: float64 (exact: at most 28 significant bits), or rounded to
+        ``dtype`` (``np.float32``, ``ml_dtypes.bfloat16``, ...: :func:`golden.formats.as_dtype`)."""
         elems, _ = to_blocks(formats.decode(self.codes, "e2m1"), self.block, self.axis)
         scales = np.moveaxis(formats.decode(self.scale_codes, "e4m3"), self.axis, -1)
-        return from_blocks(elems * scales[..., None] * np.float64(self.tensor_scale), self.axis)
+        return formats.as_dtype(from_blocks(elems * scales[..., None] * np.float64(self.tensor_scale), self.axis), dtype)
 
     @property
     def bits_per_element(self) -> float:
         """Storage bits per element: 4 + 8 / block + 32 / size."""
         return 4 + 8 / self.block + 32 / self.codes.size
+
+    def packed_codes(self) -> np.ndarray:
+        """The E2M1 codes two per byte along the last axis (:func:`golden.formats.pack_fp4`,
+        torchao's order), as a ``float4_e2m1fn_x2`` tensor holds them."""
+        return formats.pack_fp4(self.codes, -1)
 
 
 def tensor_scale_for(amax: float, elem_max: float = 6.0) -> np.float32:

@@ -191,3 +191,71 @@ def test_shared_max_code_is_the_code_the_encoder_gives_the_largest_value(fmt):
     """golden.facts (what the hardware reads) and the table-driven encoder agree on ±max."""
     info = facts.FLOAT_FORMATS[fmt]
     assert int(formats.encode([formats.max_value(fmt)], fmt)[0]) == facts.max_magnitude_code(info)
+
+
+# --- other spellings of the formats, packed FP4, dequantize(dtype=...) ------------------------
+
+ML_NAMES = ["float4_e2m1fn", "float6_e2m3fn", "float6_e3m2fn", "float8_e4m3fn", "float8_e5m2", "float8_e8m0fnu"]
+
+
+@pytest.mark.parametrize("name", ML_NAMES)
+def test_an_ml_dtypes_name_or_dtype_is_the_format_bit_for_bit(name):
+    """Every code decodes under the alias (string, scalar type, np.dtype) as ml_dtypes decodes it."""
+    dtype = np.dtype(getattr(ml_dtypes, name))
+    codes = np.arange(1 << int(name[5])).astype(np.uint8)          # float4_... has 16 codes, float8_... 256
+    expected = codes.view(dtype).astype(np.float64)
+    for spelling in (name, getattr(ml_dtypes, name), dtype, f"torch.{name}"):
+        np.testing.assert_array_equal(decode(codes, spelling), expected)
+
+
+@pytest.mark.parametrize("alias", ["fp4", "fp4_e2m1", "fp6_e2m3", "fp6_e3m2", "fp8_e4m3", "fp8_e5m2", "e4m3fn", "E4M3"])
+def test_a_microxcaling_name_has_the_exponent_and_mantissa_it_says(alias):
+    info = formats.format_info(alias)
+    ebits, mbits = (2, 1) if alias == "fp4" else map(int, alias.lower().split("e")[-1].replace("fn", "").split("m"))
+    assert (info.ebits, info.mbits) == (ebits, mbits)
+
+
+def test_integer_dtypes_name_the_integer_formats():
+    assert formats.canonical_format(np.int8) == "int8" and formats.canonical_format(ml_dtypes.int4) == "int4"
+    np.testing.assert_array_equal(decode(np.array([0x7, 0x8, 0xF]), ml_dtypes.int4), [7, -8, -1])
+
+
+@pytest.mark.parametrize("name, difference", [("float8_e4m3", "with infinities"), ("float8_e4m3fnuz", "bias 8"),
+                                              ("float8_e5m2fnuz", "bias 16")])
+def test_a_look_alike_format_is_refused_with_its_difference(name, difference):
+    with pytest.raises(ValueError, match=difference):
+        encode([1.0], getattr(ml_dtypes, name))
+
+
+def test_an_unknown_format_lists_the_names_and_aliases():
+    with pytest.raises(ValueError, match=r"unknown format 'fp5'.*'e4m3'.*float8_e4m3fn"):
+        formats.format_info("fp5")
+
+
+def test_fp4_codes_pack_two_per_byte_element_zero_low():
+    codes = np.array([[0x1, 0xA, 0x7, 0xF], [0x0, 0x8, 0x3, 0x2]], np.uint8)
+    packed = formats.pack_fp4(codes)
+    np.testing.assert_array_equal(packed, [[0xA1, 0xF7], [0x80, 0x23]])
+    np.testing.assert_array_equal(formats.unpack_fp4(packed), codes)
+    np.testing.assert_array_equal(formats.unpack_fp4(formats.pack_fp4(codes.T, axis=0), axis=0), codes.T)
+
+
+def test_packed_fp4_reads_as_ml_dtypes_float4_elements():
+    """Unpacked nibbles viewed as ml_dtypes float4_e2m1fn give the values the codes decode to."""
+    codes = np.random.default_rng(7).integers(0, 16, size=(3, 32)).astype(np.uint8)
+    nibbles = formats.unpack_fp4(formats.pack_fp4(codes))
+    np.testing.assert_array_equal(nibbles.view(ml_dtypes.float4_e2m1fn).astype(np.float64), decode(codes, "e2m1"))
+
+
+@pytest.mark.parametrize("codes, message", [([1, 2, 3], "even number"), ([16, 0], "4-bit"), ([0.5, 1.0], "integers")])
+def test_bad_fp4_codes_are_refused(codes, message):
+    with pytest.raises(ValueError, match=message):
+        formats.pack_fp4(np.array(codes))
+
+
+def test_as_dtype_rounds_like_the_dtype_and_refuses_integers():
+    values = np.array([1.0 + 2.0 ** -9, 3.0 * 2.0 ** -8, 1e10])
+    np.testing.assert_array_equal(formats.as_dtype(values, ml_dtypes.bfloat16), values.astype(ml_dtypes.bfloat16))
+    assert formats.as_dtype(values, None) is values
+    with pytest.raises(ValueError, match="floating-point"):
+        formats.as_dtype(values, np.int32)

@@ -153,3 +153,37 @@ def test_fgmp_scale_overflow_is_an_error_not_a_nan():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="amax 1e\\+300 needs the tensor scale amax / 448"):
             fgmp.quantize_weights(np.full((1, 16), 1e300), np.ones((1, 16)), 0.5)
+
+
+@pytest.mark.parametrize("spelling, elem", [("fp8_e4m3", "fp8e4m3"), (ml_dtypes.float8_e5m2, "fp8e5m2"),
+                                            ("fp6_e3m2", "fp6e3m2"), (ml_dtypes.float4_e2m1fn, "fp4"),
+                                            (np.int8, "int8"), ("fp8e4m3", "fp8e4m3")])
+def test_an_mx_element_may_be_named_by_its_format(spelling, elem, rng):
+    x = rng.standard_normal(64)
+    assert mx.mx_element(spelling) == elem
+    np.testing.assert_array_equal(mx.quantize(x, spelling).codes, mx.quantize(x, elem).codes)
+
+
+def test_a_format_that_is_not_an_mx_element_is_refused():
+    with pytest.raises(ValueError, match=r"'e8m0' \(e8m0\) is not an MX element type"):
+        mx.quantize(np.ones(32), "e8m0")
+
+
+@pytest.mark.parametrize("tensor", [
+    lambda x: nvfp4.quantize(x), lambda x: mx.quantize(x, "fp8e4m3"),
+    lambda x: fgmp.quantize_weights(x, np.ones(x.shape), 0.5)], ids=["nvfp4", "mx", "fgmp"])
+@pytest.mark.parametrize("dtype", [np.float32, ml_dtypes.bfloat16, np.float16])
+def test_dequantize_to_a_dtype_is_the_exact_values_rounded_once(tensor, dtype, rng):
+    q = tensor(rng.standard_normal((4, 64)) * 3)
+    exact = q.dequantize()
+    rounded = q.dequantize(dtype=dtype)
+    assert exact.dtype == np.float64 and rounded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(rounded, exact.astype(dtype))
+
+
+def test_nvfp4_packed_codes_are_two_per_byte_in_torchaos_order(rng):
+    q = nvfp4.quantize(rng.standard_normal((2, 32)))
+    packed = q.packed_codes()
+    assert packed.shape == (2, 16)
+    np.testing.assert_array_equal(packed & 0xF, q.codes[:, 0::2])
+    np.testing.assert_array_equal(packed >> 4, q.codes[:, 1::2])
